@@ -1,0 +1,31 @@
+/** Bindings and vars of the worker, as declared in wrangler.toml (secrets in `.dev.vars` locally). */
+export interface Env {
+  DB: D1Database;
+  REVOCATIONS: KVNamespace;
+  /** RS256 private key: PKCS#8 PEM or a private JWK (JSON). A Worker secret. */
+  SIGNING_KEY?: string;
+  /** JSON array (or JWKS object) of keys still published after a rotation; private members are stripped. */
+  PREVIOUS_PUBLIC_KEYS?: string;
+  /** Public JWK of the key that will sign after the next rotation, published ahead of time. */
+  NEXT_PUBLIC_KEY?: string;
+  ISSUER?: string;
+  AUDIENCE?: string;
+  ACCESS_TOKEN_TTL_SECONDS?: string;
+  REFRESH_TOKEN_TTL_SECONDS?: string;
+  SESSION_ABSOLUTE_TTL_SECONDS?: string;
+  SESSION_IDLE_TIMEOUT_SECONDS?: string;
+  REFRESH_GRACE_SECONDS?: string;
+  ALLOWED_ORIGINS?: string;
+  COOKIE_SAMESITE?: string;
+}
+
+import type { AccessTokenClaims } from "./tokens";
+
+/** Hono generics of the app: bindings plus what middleware puts on the context. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    /** Set by the Bearer middleware once the token is verified and not revoked. */
+    claims: AccessTokenClaims;
+  };
+}

@@ -1,0 +1,112 @@
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** The stable error codes of the HTTP contract (RFC 6749 section 5.2 shape). */
+export type ErrorCode =
+  | "invalid_request"
+  | "invalid_credentials"
+  | "invalid_grant"
+  | "invalid_token"
+  | "insufficient_scope"
+  | "email_taken"
+  | "invalid_origin"
+  | "rate_limited"
+  | "server_error"
+  | "temporarily_unavailable";
+
+/**
+ * The one error type routes and middleware throw. `app.onError` turns it into
+ * `{"error": code, "error_description": description}` with the given status and headers.
+ */
+export class AuthError extends HTTPException {
+  readonly code: ErrorCode;
+  readonly headers: Record<string, string>;
+
+  constructor(
+    status: ContentfulStatusCode,
+    code: ErrorCode,
+    description: string,
+    headers: Record<string, string> = {},
+  ) {
+    super(status, { message: description });
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+/** A storage (D1/KV) failure. Always answered 503 `temporarily_unavailable`: fail closed. */
+export class StorageUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super("storage unavailable", { cause });
+    this.name = "StorageUnavailableError";
+  }
+}
+
+/** The signing key or another required setting is missing or unusable. Never a fallback. */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigurationError";
+  }
+}
+
+export const invalidRequest = (description: string) => new AuthError(400, "invalid_request", description);
+
+/** Bearer failures carry a `WWW-Authenticate` challenge (RFC 6750 section 3). */
+export const invalidToken = (description = "The access token is invalid or expired.") =>
+  new AuthError(401, "invalid_token", description, {
+    "WWW-Authenticate": `Bearer error="invalid_token", error_description="${description.replace(/"/g, "'")}"`,
+  });
+
+export const invalidGrant = (description = "The refresh token is invalid, expired or revoked.") =>
+  new AuthError(401, "invalid_grant", description);
+
+const RETRY_AFTER_SECONDS = "2";
+
+/** Maps anything thrown to the contract's JSON error shape; never leaks a stack or SQL. */
+export function errorResponse(err: unknown, c: Context): Response {
+  if (err instanceof AuthError) {
+    return c.json({ error: err.code, error_description: err.message }, err.status, err.headers);
+  }
+  if (err instanceof HTTPException) {
+    // Hono's own (validator, body parsing): always a client error on the request.
+    const status = err.status >= 400 && err.status < 500 ? err.status : 400;
+    return c.json({ error: "invalid_request", error_description: safeDescription(err.message) }, status);
+  }
+  if (err instanceof StorageUnavailableError) {
+    logError("storage_unavailable", err);
+    return c.json(
+      { error: "temporarily_unavailable", error_description: "A storage dependency is unavailable. Retry shortly." },
+      503,
+      { "Retry-After": RETRY_AFTER_SECONDS },
+    );
+  }
+  if (err instanceof ConfigurationError) {
+    logError("configuration_error", err);
+    return c.json({ error: "server_error", error_description: "The service is misconfigured." }, 500);
+  }
+  logError("unhandled_error", err);
+  return c.json({ error: "server_error", error_description: "Internal error." }, 500);
+}
+
+/**
+ * Runs a storage operation and turns any failure of D1 or KV into a {@link StorageUnavailableError}
+ * so that every caller fails closed the same way.
+ */
+export async function guardStorage<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch (err) {
+    throw err instanceof StorageUnavailableError ? err : new StorageUnavailableError(err);
+  }
+}
+
+function safeDescription(message: string): string {
+  return message && message.length < 200 ? message : "The request is invalid.";
+}
+
+function logError(event: string, err: unknown) {
+  const error = err instanceof Error ? { name: err.name, message: err.message.slice(0, 300) } : { message: String(err) };
+  console.error(JSON.stringify({ level: "error", event, error }));
+}

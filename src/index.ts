@@ -1,0 +1,79 @@
+/**
+ * The edge token service: one Hono app on Cloudflare Workers.
+ * Contract: ../DESIGN.md (shared), summarized in README.md.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
+import { getConfig } from "./config";
+import { openDatabase } from "./db/client";
+import type { AppEnv, Env } from "./env";
+import { AuthError, errorResponse } from "./errors";
+import { runHousekeeping } from "./housekeeping";
+import { isAllowedOrigin, requireAllowedOriginForCookie } from "./middleware/origin-guard";
+import { authRoutes } from "./routes/auth";
+import { sessionRoutes } from "./routes/sessions";
+import { wellKnownRoutes } from "./routes/well-known";
+
+/** JSON bodies of this API are tiny; anything bigger is refused before parsing or hashing. */
+const MAX_BODY_BYTES = 8 * 1024;
+
+const app = new Hono<AppEnv>();
+
+app.use(secureHeaders());
+
+app.use(
+  "/auth/*",
+  cors({
+    origin: (origin, c) => (isAllowedOrigin(origin, c.req.url, getConfig(c.env).allowedOrigins) ? origin : null),
+    credentials: true,
+    allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+    allowHeaders: ["Content-Type", "Authorization"],
+    maxAge: 600,
+  }),
+);
+app.use(
+  "/auth/*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new AuthError(413, "invalid_request", `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+    },
+  }),
+);
+app.use("/auth/*", requireAllowedOriginForCookie);
+
+app.route("/auth", authRoutes);
+app.route("/auth/sessions", sessionRoutes);
+app.route("/.well-known", wellKnownRoutes);
+app.get("/health", (c) => c.json({ status: "ok" }));
+
+answerWrongMethodsWith405(app);
+app.notFound(() => {
+  throw new AuthError(404, "invalid_request", "No such endpoint.");
+});
+app.onError(errorResponse);
+
+/** A known path with another method gets 405 and an `Allow` header instead of 404. */
+function answerWrongMethodsWith405(hono: Hono<AppEnv>) {
+  const allowed = new Map<string, Set<string>>();
+  for (const route of hono.routes) {
+    if (route.method === "ALL") continue;
+    allowed.set(route.path, (allowed.get(route.path) ?? new Set()).add(route.method));
+  }
+  for (const [path, methods] of allowed) {
+    if (methods.has("GET")) methods.add("HEAD");
+    const allow = [...methods, "OPTIONS"].join(", ");
+    hono.all(path, () => {
+      throw new AuthError(405, "invalid_request", `Method not allowed. Allowed: ${allow}.`, { Allow: allow });
+    });
+  }
+}
+
+export default {
+  fetch: app.fetch,
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(runHousekeeping(openDatabase(env.DB), getConfig(env).sessionIdleTimeoutMs).then(() => undefined));
+  },
+} satisfies ExportedHandler<Env>;

@@ -1,0 +1,159 @@
+/** /auth/register, /auth/login, /auth/refresh, /auth/logout, /auth/logout-all, /auth/me */
+import { Hono, type Context } from "hono";
+import { getConfig } from "../config";
+import { z } from "zod";
+import { isUniqueViolation } from "../db/client";
+import { insertAuthEvent } from "../db/events";
+import { findUserByEmail, findUserById, normalizeEmail, publicUser, updatePasswordHash } from "../db/users";
+import { users, type User } from "../db/schema";
+import type { AppEnv } from "../env";
+import { AuthError, guardStorage, invalidGrant, invalidToken, StorageUnavailableError } from "../errors";
+import { requireAccessToken, bearerToken } from "../middleware/bearer";
+import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from "../middleware/refresh-cookie";
+import { hashPassword, verifyAgainstDummy, verifyPassword } from "../passwords";
+import { revokeAccessTokens, setUserCutoff } from "../revocation";
+import { prepareSession, refreshSession, revokeFamily, sessionOfRefreshToken, type IssuedTokens } from "../sessions/service";
+import { revokeSessions } from "../db/sessions";
+import { verifyAccessToken } from "../tokens";
+import { clientInfo, jsonBody, noStore, sessionDeps } from "./context";
+
+const email = z.string().trim().max(254).pipe(z.email());
+const RegisterBody = z.object({ email, password: z.string().min(8).max(256) });
+const LoginBody = z.object({ email: z.string().trim().min(1).max(254), password: z.string().min(1).max(256) });
+const RefreshBody = z.object({ refresh_token: z.string().max(512).optional() });
+
+export const authRoutes = new Hono<AppEnv>();
+
+authRoutes.post("/register", jsonBody(RegisterBody), async (c) => {
+  const body = c.req.valid("json");
+  const deps = await sessionDeps(c);
+  const now = Date.now();
+  const user: User = {
+    id: crypto.randomUUID(),
+    email: normalizeEmail(body.email),
+    passwordHash: await hashPassword(body.password),
+    role: "user",
+    createdAt: now,
+    updatedAt: now,
+    disabledAt: null,
+  };
+  const client = clientInfo(c);
+  const { statements, issued } = await prepareSession(deps, user, client, now);
+  try {
+    await deps.db.batch([
+      deps.db.insert(users).values(user),
+      ...statements,
+      insertAuthEvent(deps.db, { type: "register", userId: user.id, sessionId: issued.sessionId, ...client }, now),
+    ]);
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new AuthError(409, "email_taken", "An account with this email already exists.");
+    throw new StorageUnavailableError(err);
+  }
+  return tokenResponse(c, issued, 201, { user: publicUser(user) });
+});
+
+authRoutes.post("/login", jsonBody(LoginBody), async (c) => {
+  const { email: rawEmail, password } = c.req.valid("json");
+  const deps = await sessionDeps(c);
+  const client = clientInfo(c);
+  const user = await findUserByEmail(deps.db, rawEmail);
+  const check = user ? await verifyPassword(password, user.passwordHash) : (await verifyAgainstDummy(password), undefined);
+  if (!user || !check?.valid || user.disabledAt !== null) {
+    await guardStorage(() => insertAuthEvent(deps.db, { type: "login_failed", userId: user?.id, ...client, detail: user ? "bad_password" : "unknown_email" }));
+    throw new AuthError(401, "invalid_credentials", "The email or password is incorrect.");
+  }
+  const now = Date.now();
+  const { statements, issued } = await prepareSession(deps, user, client, now);
+  const rehash = check.needsRehash ? [updatePasswordHash(deps.db, user.id, await hashPassword(password), now)] : [];
+  await guardStorage(() =>
+    deps.db.batch([...statements, ...rehash, insertAuthEvent(deps.db, { type: "login", userId: user.id, sessionId: issued.sessionId, ...client }, now)]),
+  );
+  return tokenResponse(c, issued, 200, { user: publicUser(user) });
+});
+
+authRoutes.post("/refresh", jsonBody(RefreshBody), async (c) => {
+  const deps = await sessionDeps(c);
+  const fromCookie = readRefreshCookie(c);
+  const presented = fromCookie ?? c.req.valid("json").refresh_token;
+  try {
+    const issued = await refreshSession(deps, presented, clientInfo(c));
+    return tokenResponse(c, issued, 200, { refreshTokenInBody: fromCookie === undefined });
+  } catch (err) {
+    if (err instanceof AuthError && err.code === "invalid_grant") clearRefreshCookie(c, deps.config);
+    throw err;
+  }
+});
+
+authRoutes.post("/logout", async (c) => {
+  const deps = await sessionDeps(c);
+  const client = clientInfo(c);
+  const refreshToken = readRefreshCookie(c) ?? (await optionalBodyToken(c));
+  const accessToken = bearerToken(c.req.header("Authorization"));
+  const claims = accessToken ? await verifyAccessToken(accessToken, deps.keys, deps.config).catch(() => undefined) : undefined;
+  const session = (await sessionOfRefreshToken(deps.db, refreshToken)) ?? (claims ? { id: claims.sid, userId: claims.sub } : undefined);
+  if (session && (!claims || claims.sub === session.userId)) {
+    await revokeFamily(deps, session.id, session.userId, "logout", { type: "logout", userId: session.userId, sessionId: session.id, ...client });
+  }
+  if (claims) await revokeAccessTokens(deps.kv, [claims]);
+  clearRefreshCookie(c, deps.config);
+  noStore(c);
+  return c.body(null, 204);
+});
+
+authRoutes.post("/logout-all", requireAccessToken, async (c) => {
+  const deps = await sessionDeps(c);
+  const claims = c.var.claims;
+  const now = Date.now();
+  const { liveAccessTokens } = await revokeSessions(
+    deps.db,
+    { userId: claims.sub },
+    "logout_all",
+    { type: "logout_all", userId: claims.sub, sessionId: claims.sid, ...clientInfo(c) },
+    now,
+  );
+  await revokeAccessTokens(deps.kv, [...liveAccessTokens, claims], now);
+  await setUserCutoff(deps.kv, claims.sub, Math.floor(now / 1000), deps.config.accessTokenTtlSeconds);
+  clearRefreshCookie(c, deps.config);
+  noStore(c);
+  return c.body(null, 204);
+});
+
+authRoutes.get("/me", requireAccessToken, async (c) => {
+  const deps = await sessionDeps(c);
+  const user = await findUserById(deps.db, c.var.claims.sub);
+  if (!user || user.disabledAt !== null) throw invalidToken("The account no longer exists or is disabled.");
+  noStore(c);
+  return c.json({ user: publicUser(user) });
+});
+
+async function optionalBodyToken(c: Context<AppEnv>): Promise<string | undefined> {
+  const text = await c.req.text().catch(() => "");
+  if (!text) return undefined;
+  try {
+    const parsed = RefreshBody.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data.refresh_token : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function tokenResponse(
+  c: Context<AppEnv>,
+  issued: IssuedTokens,
+  status: 200 | 201,
+  extra: { user?: ReturnType<typeof publicUser>; refreshTokenInBody?: boolean } = {},
+) {
+  noStore(c);
+  setRefreshCookie(c, getConfig(c.env), issued.refreshToken, issued.refreshExpiresAt);
+  return c.json(
+    {
+      ...(extra.user ? { user: extra.user } : {}),
+      access_token: issued.accessToken,
+      token_type: "Bearer",
+      expires_in: issued.expiresIn,
+      // Non-browser clients that sent the token in the body get its successor the same way.
+      ...(extra.refreshTokenInBody ? { refresh_token: issued.refreshToken } : {}),
+    },
+    status,
+  );
+}

@@ -1,0 +1,34 @@
+/** Small helpers shared by the route modules. */
+import type { Context } from "hono";
+import { zValidator } from "@hono/zod-validator";
+import type { ZodType } from "zod";
+import { getConfig } from "../config";
+import { openDatabase } from "../db/client";
+import type { AppEnv } from "../env";
+import { invalidRequest } from "../errors";
+import { getKeyMaterial } from "../keys";
+import type { ClientInfo, SessionDeps } from "../sessions/service";
+
+export async function sessionDeps(c: Context<AppEnv>): Promise<SessionDeps> {
+  return { db: openDatabase(c.env.DB), kv: c.env.REVOCATIONS, config: getConfig(c.env), keys: await getKeyMaterial(c.env) };
+}
+
+export function clientInfo(c: Context): ClientInfo {
+  return { ip: c.req.header("CF-Connecting-IP") ?? null, userAgent: c.req.header("User-Agent") ?? null };
+}
+
+/** zod-validated JSON body; a failure is 400 `invalid_request` naming the field. */
+export const jsonBody = <T extends ZodType>(schema: T) =>
+  zValidator("json", schema, (result) => {
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const field = issue?.path.length ? issue.path.join(".") : "body";
+      throw invalidRequest(`${field}: ${issue?.message ?? "invalid"}`);
+    }
+  });
+
+/** Token responses are never cached (RFC 6749 section 5.1). */
+export function noStore(c: Context) {
+  c.header("Cache-Control", "no-store");
+  c.header("Pragma", "no-cache");
+}

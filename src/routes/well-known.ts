@@ -1,0 +1,46 @@
+/** Public discovery: the JWKS and the OpenID-style metadata document. */
+import { Hono } from "hono";
+import { cors } from "hono/cors";
+import { getConfig } from "../config";
+import type { AppEnv } from "../env";
+import { getKeyMaterial, SIGNING_ALGORITHM } from "../keys";
+
+/** Verifiers refetch on an unknown kid anyway; caches may serve a stale copy while revalidating. */
+export const JWKS_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=3600";
+
+export const wellKnownRoutes = new Hono<AppEnv>();
+
+wellKnownRoutes.use(cors({ origin: "*", allowMethods: ["GET", "HEAD", "OPTIONS"] }));
+
+wellKnownRoutes.get("/jwks.json", async (c) => {
+  const keys = await getKeyMaterial(c.env);
+  c.header("Cache-Control", JWKS_CACHE_CONTROL);
+  c.header("ETag", keys.jwksEtag);
+  const ifNoneMatch = c.req.header("If-None-Match");
+  if (ifNoneMatch && ifNoneMatch.split(",").some((tag) => tag.trim().replace(/^W\//, "") === keys.jwksEtag)) {
+    return c.body(null, 304);
+  }
+  c.header("Content-Type", "application/json");
+  return c.body(keys.jwksJson);
+});
+
+wellKnownRoutes.get("/openid-configuration", (c) => {
+  const { issuer } = getConfig(c.env);
+  c.header("Cache-Control", JWKS_CACHE_CONTROL);
+  return c.json({
+    issuer,
+    jwks_uri: `${issuer}/.well-known/jwks.json`,
+    token_endpoint: `${issuer}/auth/refresh`,
+    userinfo_endpoint: `${issuer}/auth/me`,
+    revocation_endpoint: `${issuer}/auth/logout`,
+    registration_endpoint: `${issuer}/auth/register`,
+    grant_types_supported: ["password", "refresh_token"],
+    token_endpoint_auth_methods_supported: ["none"],
+    response_types_supported: ["token"],
+    subject_types_supported: ["public"],
+    id_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
+    token_endpoint_auth_signing_alg_values_supported: [SIGNING_ALGORITHM],
+    access_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
+    claims_supported: ["iss", "aud", "sub", "iat", "exp", "jti", "sid", "role"],
+  });
+});
