@@ -72,3 +72,24 @@ export function decodePayload(jwt: string): Record<string, unknown> {
   const part = jwt.split(".")[1]!;
   return JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/")));
 }
+
+/** Calls the worker with some vars overridden (e.g. a 1 s grace window), same storage. */
+export async function callWith(overrides: Record<string, unknown>, path: string, init: RequestInit = {}): Promise<Response> {
+  const { default: worker } = await import("../src/index");
+  const { env } = await import("cloudflare:workers");
+  const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(BASE + path, init) as never, { ...env, ...overrides } as never, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function cookieRefreshInit(refreshToken: string): RequestInit {
+  return {
+    method: "POST",
+    headers: { Cookie: `${COOKIE}=${refreshToken}`, Origin: SPA_ORIGIN, "Content-Type": "application/json" },
+    body: "{}",
+  };
+}

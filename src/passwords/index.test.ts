@@ -1,0 +1,69 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { postJson, uniqueEmail } from "../../test/helpers";
+import { CURRENT_PASSWORD_PARAMS, hashPassword, PBKDF2_MAX_ITERATIONS_PER_CALL, verifyPassword } from "./index";
+
+/** What production Workers do: refuse any single PBKDF2 call above 100,000 iterations. */
+function enforceProductionPbkdf2Cap() {
+  const original = crypto.subtle.deriveBits.bind(crypto.subtle);
+  const calls: number[] = [];
+  const spy = vi.spyOn(crypto.subtle, "deriveBits").mockImplementation(async (algorithm, key, length) => {
+    const iterations = (algorithm as Pbkdf2Params).iterations;
+    if ((algorithm as Algorithm).name === "PBKDF2") {
+      calls.push(iterations);
+      if (iterations > PBKDF2_MAX_ITERATIONS_PER_CALL) {
+        throw new DOMException("iteration counts above 100000 are not supported", "NotSupportedError");
+      }
+    }
+    return original(algorithm, key, length);
+  });
+  return { calls, spy };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("password hashing", () => {
+  it("reaches 600,000 PBKDF2-SHA256 iterations with no call above the production cap", async () => {
+    const { calls } = enforceProductionPbkdf2Cap();
+    const stored = await hashPassword("hunter2 hunter2");
+    expect(Math.max(...calls)).toBeLessThanOrEqual(PBKDF2_MAX_ITERATIONS_PER_CALL);
+    expect(calls.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(600_000);
+    expect((await verifyPassword("hunter2 hunter2", stored)).valid).toBe(true);
+  });
+
+  it("register and login work end to end under the production cap", async () => {
+    const { calls } = enforceProductionPbkdf2Cap();
+    const email = uniqueEmail();
+    expect((await postJson("/auth/register", { email, password: "a long password" })).status).toBe(201);
+    expect((await postJson("/auth/login", { email, password: "a long password" })).status).toBe(200);
+    expect((await postJson("/auth/login", { email: uniqueEmail(), password: "a long password" })).status).toBe(401);
+    expect(calls.length).toBeGreaterThanOrEqual(3 * CURRENT_PASSWORD_PARAMS.rounds);
+    expect(calls.every((n) => n <= PBKDF2_MAX_ITERATIONS_PER_CALL)).toBe(true);
+  });
+
+  it("the cap check itself fails on a single 600,000-iteration call", async () => {
+    enforceProductionPbkdf2Cap();
+    const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("pw"), "PBKDF2", false, ["deriveBits"]);
+    await expect(
+      crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: new Uint8Array(16), iterations: 600_000 }, key, 256),
+    ).rejects.toThrow(/not supported/);
+  });
+
+  it("stores a self-describing PHC-style string with a 16-byte salt, unique per hash", async () => {
+    const a = await hashPassword("same password");
+    const b = await hashPassword("same password");
+    expect(a).toMatch(/^\$pbkdf2c-sha256\$v=1\$i=100000,r=6\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+    expect(a).not.toBe(b);
+  });
+
+  it("rejects wrong passwords and malformed hashes, and flags old parameters for rehash", async () => {
+    const stored = await hashPassword("right", { iterations: 10, rounds: 2 });
+    expect(await verifyPassword("wrong", stored)).toEqual({ valid: false, needsRehash: true });
+    expect(await verifyPassword("right", stored)).toEqual({ valid: true, needsRehash: true });
+    expect((await verifyPassword("right", "$pbkdf2c-sha256$v=1$i=600000,r=1$AAAA$AAAA")).valid).toBe(false);
+    expect((await verifyPassword("right", "plaintext")).valid).toBe(false);
+  });
+
+  it("refuses to hash with more than the cap per call", async () => {
+    await expect(hashPassword("x", { iterations: 600_000, rounds: 1 })).rejects.toThrow(/iterations/);
+  });
+});
