@@ -107,6 +107,8 @@ function safeDescription(message: string): string {
 }
 
 function logError(event: string, err: unknown) {
-  const error = err instanceof Error ? { name: err.name, message: err.message.slice(0, 300) } : { message: String(err) };
+  const describe = (e: unknown) => (e instanceof Error ? { name: e.name, message: e.message.slice(0, 300) } : { message: String(e) });
+  const cause = err instanceof Error && err.cause !== undefined ? describe(err.cause) : undefined;
+  const error = { ...describe(err), cause };
   console.error(JSON.stringify({ level: "error", event, error }));
 }

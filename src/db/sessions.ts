@@ -7,7 +7,7 @@ import { alias } from "drizzle-orm/sqlite-core";
 import { guardStorage } from "../errors";
 import type { Database } from "./client";
 import { insertAuthEvent, type AuthEventInput } from "./events";
-import { refreshTokens, sessions, users, type Session } from "./schema";
+import { authEvents, refreshTokens, sessions, users, type Session } from "./schema";
 
 export interface NewRefreshToken {
   id: string;
@@ -73,15 +73,44 @@ export async function rotateRefreshToken(db: Database, input: RotationInput): Pr
               and s.last_used_at > ${idleCutoff} and u.disabled_at is null)`,
           ),
         ),
-      db.run(sql`insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at, access_jti, access_expires_at)
-        select ${child.id}, t.session_id, ${child.tokenHash}, ${now}, min(${now + refreshTtlMs}, s.expires_at), ${child.accessJti}, ${child.accessExpiresAt}
-        from refresh_tokens t join sessions s on s.id = t.session_id
-        where t.token_hash = ${presentedHash} and t.child_id = ${child.id}`),
-      db.run(sql`update sessions set last_used_at = ${now}
-        where id = (select session_id from refresh_tokens where id = ${child.id})`),
-      db.run(sql`insert into auth_events (type, user_id, session_id, ip, user_agent, created_at)
-        select 'refresh', s.user_id, s.id, ${event.ip ?? null}, ${event.userAgent?.slice(0, 256) ?? null}, ${now}
-        from refresh_tokens t join sessions s on s.id = t.session_id where t.id = ${child.id}`),
+      db.insert(refreshTokens).select(
+        db
+          .select({
+            id: sql<string>`${child.id}`.as("id"),
+            sessionId: refreshTokens.sessionId,
+            tokenHash: sql<string>`${child.tokenHash}`.as("token_hash"),
+            createdAt: sql<number>`${now}`.as("created_at"),
+            expiresAt: sql<number>`min(${now + refreshTtlMs}, ${sessions.expiresAt})`.as("expires_at"),
+            usedAt: sql<null>`null`.as("used_at"),
+            childId: sql<null>`null`.as("child_id"),
+            sealedChild: sql<null>`null`.as("sealed_child"),
+            accessJti: sql<string>`${child.accessJti}`.as("access_jti"),
+            accessExpiresAt: sql<number>`${child.accessExpiresAt}`.as("access_expires_at"),
+          })
+          .from(refreshTokens)
+          .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+          .where(and(eq(refreshTokens.tokenHash, presentedHash), eq(refreshTokens.childId, child.id))),
+      ),
+      db
+        .update(sessions)
+        .set({ lastUsedAt: now })
+        .where(sql`${sessions.id} = (select ${refreshTokens.sessionId} from ${refreshTokens} where ${refreshTokens.id} = ${child.id})`),
+      db.insert(authEvents).select(
+        db
+          .select({
+            id: sql<null>`null`.as("id"),
+            type: sql<"refresh">`'refresh'`.as("type"),
+            userId: sessions.userId,
+            sessionId: sessions.id,
+            ip: sql<string | null>`${event.ip ?? null}`.as("ip"),
+            userAgent: sql<string | null>`${event.userAgent?.slice(0, 256) ?? null}`.as("user_agent"),
+            detail: sql<null>`null`.as("detail"),
+            createdAt: sql<number>`${now}`.as("created_at"),
+          })
+          .from(refreshTokens)
+          .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+          .where(eq(refreshTokens.id, child.id)),
+      ),
       db
         .select({ sessionId: sessions.id, userId: sessions.userId, role: users.role, expiresAt: refreshTokens.expiresAt })
         .from(refreshTokens)

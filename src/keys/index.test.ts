@@ -44,11 +44,11 @@ describe("getKeyMaterial", () => {
   it("refuses an EC key and RSA keys under 2048 bits", async () => {
     const ec = await generateKeyPair("ES256", { extractable: true });
     await expect(getKeyMaterial({ ...env, SIGNING_KEY: await pem(ec.privateKey as CryptoKey) })).rejects.toThrow(/not an RSA private key/);
-    const small = await crypto.subtle.generateKey(
+    const small = (await crypto.subtle.generateKey(
       { name: "RSASSA-PKCS1-v1_5", modulusLength: 1024, publicExponent: new Uint8Array([1, 0, 1]), hash: "SHA-256" },
       true,
       ["sign", "verify"],
-    );
+    )) as CryptoKeyPair;
     await expect(getKeyMaterial({ ...env, SIGNING_KEY: await pem(small.privateKey) })).rejects.toThrow(/1024-bit RSA key; at least 2048/);
   });
 });

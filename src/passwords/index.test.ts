@@ -7,8 +7,8 @@ function enforceProductionPbkdf2Cap() {
   const original = crypto.subtle.deriveBits.bind(crypto.subtle);
   const calls: number[] = [];
   const spy = vi.spyOn(crypto.subtle, "deriveBits").mockImplementation(async (algorithm, key, length) => {
-    const iterations = (algorithm as Pbkdf2Params).iterations;
-    if ((algorithm as Algorithm).name === "PBKDF2") {
+    const { name, iterations } = algorithm as { name: string; iterations: number };
+    if (name === "PBKDF2") {
       calls.push(iterations);
       if (iterations > PBKDF2_MAX_ITERATIONS_PER_CALL) {
         throw new DOMException("iteration counts above 100000 are not supported", "NotSupportedError");

@@ -20,7 +20,7 @@ import { clientInfo, jsonBody, noStore, sessionDeps } from "./context";
 const email = z.string().trim().max(254).pipe(z.email());
 const RegisterBody = z.object({ email, password: z.string().min(8).max(256) });
 const LoginBody = z.object({ email: z.string().trim().min(1).max(254), password: z.string().min(1).max(256) });
-const RefreshBody = z.object({ refresh_token: z.string().max(512).optional() });
+const RefreshBody = z.object({ refresh_token: z.string().max(4096).optional() });
 
 export const authRoutes = new Hono<AppEnv>();
 
