@@ -2,6 +2,14 @@
 export interface Env {
   DB: D1Database;
   REVOCATIONS: KVNamespace;
+  /** Workers Rate Limiting bindings (wrangler.toml `[[ratelimits]]`). Absent binding: no limit. */
+  AUTH_RATE_LIMITER?: RateLimit;
+  LOGIN_RATE_LIMITER?: RateLimit;
+  FAILED_LOGIN_RATE_LIMITER?: RateLimit;
+  REGISTER_RATE_LIMITER?: RateLimit;
+  REFRESH_RATE_LIMITER?: RateLimit;
+  /** Secret for the /admin endpoints; unset disables them. */
+  ADMIN_API_TOKEN?: string;
   /** RS256 private key: PKCS#8 PEM or a private JWK (JSON). A Worker secret. */
   SIGNING_KEY?: string;
   /** JSON array (or JWKS object) of keys still published after a rotation; private members are stripped. */

@@ -12,6 +12,9 @@ import type { AppEnv, Env } from "./env";
 import { AuthError, errorResponse } from "./errors";
 import { runHousekeeping } from "./housekeeping";
 import { isAllowedOrigin, requireAllowedOriginForCookie } from "./middleware/origin-guard";
+import { rateLimitByIp } from "./middleware/rate-limit";
+import { accountRoutes } from "./routes/account";
+import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { sessionRoutes } from "./routes/sessions";
 import { wellKnownRoutes } from "./routes/well-known";
@@ -42,11 +45,14 @@ app.use(
     },
   }),
 );
+app.use("/auth/*", rateLimitByIp("AUTH_RATE_LIMITER"));
 app.use("/auth/*", requireAllowedOriginForCookie);
 
 app.route("/auth", authRoutes);
+app.route("/auth", accountRoutes);
 app.route("/auth/sessions", sessionRoutes);
 app.route("/.well-known", wellKnownRoutes);
+app.route("/admin", adminRoutes);
 app.get("/health", (c) => c.json({ status: "ok" }));
 
 answerWrongMethodsWith405(app);

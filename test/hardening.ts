@@ -6,17 +6,38 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import worker from "../src/index";
-import { BASE, COOKIE } from "./helpers";
+import { BASE, COOKIE, login, PASSWORD, register, SPA_ORIGIN, uniqueEmail } from "./helpers";
 
 export type Bindings = typeof env;
 
+const ipPrefix = `10.${crypto.getRandomValues(new Uint8Array(1))[0]}`;
+let ipCounter = 0;
+/**
+ * A client IP of its own for every request of these tests, so that the per-IP rate limits (which
+ * other test files exercise) never turn an expected answer into a 429.
+ */
+export const freshIp = () => ({ "CF-Connecting-IP": `${ipPrefix}.${(ipCounter >> 8) & 255}.${ipCounter++ & 255}` });
+
 /** Calls the worker's fetch handler directly with some bindings replaced. */
 export async function callWorker(path: string, init: RequestInit = {}, overrides: Partial<Bindings> = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  if (!headers.has("CF-Connecting-IP")) headers.set("CF-Connecting-IP", freshIp()["CF-Connecting-IP"]);
   const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(BASE + path, init) as never, { ...env, ...overrides }, ctx);
+  const res = await worker.fetch(new Request(BASE + path, { ...init, headers }) as never, { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
   return res;
 }
+
+export const json = { "Content-Type": "application/json" };
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+/** What a browser SPA sends with the refresh cookie. */
+export const withCookie = (token: string) => ({ Cookie: `${COOKIE}=${token}`, Origin: SPA_ORIGIN, "Content-Type": "application/json" });
+
+export const registerUser = (email = uniqueEmail()) => register(email, PASSWORD, freshIp());
+export const loginUser = (email: string) => login(email, PASSWORD, freshIp());
+export const getMe = (token: string, overrides: Partial<Bindings> = {}) => callWorker("/auth/me", { headers: bearer(token) }, overrides);
+export const refreshByCookie = (token: string, overrides: Partial<Bindings> = {}) =>
+  callWorker("/auth/refresh", { method: "POST", headers: withCookie(token), body: "{}" }, overrides);
 
 export interface ErrorBody {
   error: string;

@@ -71,6 +71,8 @@ export const authEventTypes = [
   "logout_all",
   "session_revoked",
   "password_changed",
+  "user_disabled",
+  "user_enabled",
 ] as const;
 export type AuthEventType = (typeof authEventTypes)[number];
 

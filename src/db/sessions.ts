@@ -3,6 +3,7 @@
  * Every multi-statement change runs as one D1 batch, which D1 executes as a single transaction.
  */
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { alias } from "drizzle-orm/sqlite-core";
 import { guardStorage } from "../errors";
 import type { Database } from "./client";
@@ -178,6 +179,8 @@ export async function revokeSessions(
   reason: string,
   event: AuthEventInput,
   now = Date.now(),
+  /** Further changes that must commit together with the revocation (e.g. a new password hash). */
+  alongWith: BatchItem<"sqlite">[] = [],
 ): Promise<{ revoked: number; liveAccessTokens: LiveAccessToken[] }> {
   const scope =
     "sessionId" in target
@@ -199,6 +202,7 @@ export async function revokeSessions(
         .from(refreshTokens)
         .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
         .where(and(scope, gt(refreshTokens.accessExpiresAt, now))),
+      ...alongWith,
     ]),
   );
   return {

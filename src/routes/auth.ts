@@ -15,6 +15,8 @@ import { revokeAccessTokens, setUserCutoff } from "../revocation";
 import { prepareSession, refreshSession, revokeFamily, sessionOfRefreshToken, type IssuedTokens } from "../sessions/service";
 import { revokeSessions } from "../db/sessions";
 import { verifyAccessToken } from "../tokens";
+import { isLoginLocked, lockoutKey, recordLoginFailure } from "../accounts/login-lockout";
+import { clientIp, rateLimited, rateLimitByIp } from "../middleware/rate-limit";
 import { clientInfo, jsonBody, noStore, sessionDeps } from "./context";
 
 const email = z.string().trim().max(254).pipe(z.email());
@@ -24,7 +26,7 @@ const RefreshBody = z.object({ refresh_token: z.string().max(4096).optional() })
 
 export const authRoutes = new Hono<AppEnv>();
 
-authRoutes.post("/register", jsonBody(RegisterBody), async (c) => {
+authRoutes.post("/register", rateLimitByIp("REGISTER_RATE_LIMITER"), jsonBody(RegisterBody), async (c) => {
   const body = c.req.valid("json");
   const deps = await sessionDeps(c);
   const now = Date.now();
@@ -52,14 +54,18 @@ authRoutes.post("/register", jsonBody(RegisterBody), async (c) => {
   return tokenResponse(c, issued, 201, { user: publicUser(user) });
 });
 
-authRoutes.post("/login", jsonBody(LoginBody), async (c) => {
+authRoutes.post("/login", rateLimitByIp("LOGIN_RATE_LIMITER"), jsonBody(LoginBody), async (c) => {
   const { email: rawEmail, password } = c.req.valid("json");
   const deps = await sessionDeps(c);
   const client = clientInfo(c);
+  const lock = await lockoutKey(rawEmail, clientIp(c));
+  if (await isLoginLocked(c.env, lock)) throw rateLimited();
   const user = await findUserByEmail(deps.db, rawEmail);
   const check = user ? await verifyPassword(password, user.passwordHash) : (await verifyAgainstDummy(password), undefined);
   if (!user || !check?.valid || user.disabledAt !== null) {
-    await guardStorage(() => insertAuthEvent(deps.db, { type: "login_failed", userId: user?.id, ...client, detail: user ? "bad_password" : "unknown_email" }));
+    const detail = !user ? "unknown_email" : user.disabledAt !== null ? "disabled" : "bad_password";
+    await guardStorage(() => insertAuthEvent(deps.db, { type: "login_failed", userId: user?.id, ...client, detail }));
+    if (await recordLoginFailure(c.env, lock)) throw rateLimited();
     throw new AuthError(401, "invalid_credentials", "The email or password is incorrect.");
   }
   const now = Date.now();
@@ -71,7 +77,7 @@ authRoutes.post("/login", jsonBody(LoginBody), async (c) => {
   return tokenResponse(c, issued, 200, { user: publicUser(user) });
 });
 
-authRoutes.post("/refresh", jsonBody(RefreshBody), async (c) => {
+authRoutes.post("/refresh", rateLimitByIp("REFRESH_RATE_LIMITER"), jsonBody(RefreshBody), async (c) => {
   const deps = await sessionDeps(c);
   const fromCookie = readRefreshCookie(c);
   const presented = fromCookie ?? c.req.valid("json").refresh_token;
