@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { except } from "hono/combine";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { getConfig } from "./config";
@@ -24,7 +25,9 @@ const MAX_BODY_BYTES = 8 * 1024;
 
 const app = new Hono<AppEnv>();
 
-app.use(secureHeaders());
+// The JWKS and discovery documents are fetched cross-origin by design.
+app.use("/.well-known/*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+app.use(except("/.well-known/*", secureHeaders()));
 
 app.use(
   "/auth/*",

@@ -82,3 +82,12 @@ describe("GET /.well-known/openid-configuration", () => {
     });
   });
 });
+
+describe("security headers", () => {
+  it("lets other origins read the JWKS but keeps the API same-origin by default", async () => {
+    expect((await call("/.well-known/jwks.json")).headers.get("Cross-Origin-Resource-Policy")).toBe("cross-origin");
+    const health = await call("/health");
+    expect(health.headers.get("Cross-Origin-Resource-Policy")).toBe("same-origin");
+    expect(health.headers.get("X-Content-Type-Options")).toBe("nosniff");
+  });
+});
