@@ -41,6 +41,12 @@ const endpoints: Endpoint[] = [
   { name: "logout (cookie)", path: () => "/auth/logout", init: (u) => ({ method: "POST", headers: withCookie(u.refreshToken), body: "{}" }) },
   { name: "logout (bearer)", path: () => "/auth/logout", init: (u) => ({ method: "POST", headers: bearer(u.accessToken) }), usesKv: true },
   { name: "logout-all", path: () => "/auth/logout-all", init: (u) => ({ method: "POST", headers: bearer(u.accessToken) }), usesKv: true },
+  {
+    name: "password change",
+    path: () => "/auth/password",
+    init: (u) => ({ method: "POST", headers: { ...json, ...bearer(u.accessToken) }, body: JSON.stringify({ current_password: PASSWORD, new_password: "a brand new passphrase" }) }),
+    usesKv: true,
+  },
   { name: "me", path: () => "/auth/me", init: (u) => ({ headers: bearer(u.accessToken) }), usesKv: true },
   { name: "sessions list", path: () => "/auth/sessions", init: (u) => ({ headers: bearer(u.accessToken) }), usesKv: true },
   { name: "session delete", path: (u) => `/auth/sessions/${sidOf(u)}`, init: (u) => ({ method: "DELETE", headers: bearer(u.accessToken) }), usesKv: true },
@@ -121,7 +127,7 @@ describe("KV down", () => {
 });
 
 describe("D1 writes fail (reads work)", () => {
-  it.each(["register", "login", "refresh (cookie)", "refresh (body)", "logout-all", "session delete"])(
+  it.each(["register", "login", "refresh (cookie)", "refresh (body)", "logout-all", "session delete", "password change"])(
     "%s answers 503, issues no token and changes nothing",
     async (name) => {
       const u = await register();

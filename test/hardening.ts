@@ -144,6 +144,7 @@ export function faultyKv(real: KVNamespace, mode: "down" | "writes"): { kv: KVNa
 export async function storageDigest(): Promise<Record<string, unknown>> {
   return (await env.DB.prepare(
     `select (select count(*) from users) as users,
+            (select coalesce(sum(updated_at), 0) from users) as users_updated_sum,
             (select count(*) from sessions) as sessions,
             (select count(*) from sessions where revoked_at is not null) as revoked_sessions,
             (select coalesce(sum(last_used_at), 0) from sessions) as last_used_sum,

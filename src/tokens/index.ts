@@ -67,6 +67,13 @@ export async function verifyAccessToken(token: string, keys: KeyMaterial, config
     ) {
       throw new InvalidAccessTokenError("The access token has malformed claims.");
     }
+    // jose only checks that exp is not past. A token this service issued is never issued in the
+    // future (that would survive every per-user cutoff) nor lives longer than the configured TTL
+    // (exp = 1e20 would never expire and overflows the KV TTL of its revocation entry).
+    const now = Math.floor(Date.now() / 1000);
+    if (payload.iat > now + CLOCK_TOLERANCE_SECONDS || payload.exp > now + config.accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS) {
+      throw new InvalidAccessTokenError("The access token has an impossible lifetime.");
+    }
     return {
       iss: config.issuer,
       aud: config.audience,

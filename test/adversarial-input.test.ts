@@ -1,0 +1,146 @@
+/**
+ * Adversarial request input: SQL and oversized strings in credentials, non-UTF-8 bodies, duplicate
+ * refresh cookies (refused, never guessed), and login answers that do not reveal whether an email
+ * has an account (same status, same body, same cost).
+ */
+import { beforeAll, describe, expect, it } from "vitest";
+import { COOKIE, PASSWORD, refreshCookieOf, SPA_ORIGIN, uniqueEmail, type Login } from "./helpers";
+import { callWorker, expectError, getMe, json, refreshByCookie, registerUser, storageDigest } from "./hardening";
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  callWorker(path, { method: "POST", headers: { ...json, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+
+let user: Login;
+beforeAll(async () => {
+  user = await registerUser();
+});
+
+describe("SQL and oversized strings in credentials", () => {
+  const sql = ["' OR '1'='1' --", "x'; DROP TABLE users; --", "%", "_", "\" OR \"\"=\"", "') UNION SELECT password_hash FROM users --"];
+
+  it.each(sql)("login with %j as email or password is a plain 401 invalid_credentials", async (attack) => {
+    const before = await storageDigest();
+    await expectError(await post("/auth/login", { email: attack, password: attack }), 401, "invalid_credentials");
+    await expectError(await post("/auth/login", { email: user.email, password: attack }), 401, "invalid_credentials");
+    await expectError(await post("/auth/login", { email: `${user.email}${attack}`, password: PASSWORD }), 401, "invalid_credentials");
+    expect(await storageDigest()).toEqual(before);
+  });
+
+  it.each(sql.filter((attack) => attack.includes(" ")))("register with %j in the email is 400 invalid_request naming the field", async (attack) => {
+    const before = await storageDigest();
+    const { error_description } = await expectError(await post("/auth/register", { email: `a${attack}@example.com`, password: PASSWORD }), 400, "invalid_request");
+    expect(error_description).toMatch(/^email/);
+    expect(await storageDigest()).toEqual(before);
+  });
+
+  it("stores an SQL-looking password verbatim: it logs in with exactly that password", async () => {
+    const email = uniqueEmail("sqlpw");
+    const password = "'); DELETE FROM sessions; --";
+    expect((await post("/auth/register", { email, password })).status).toBe(201);
+    expect((await post("/auth/login", { email, password })).status).toBe(200);
+    await expectError(await post("/auth/login", { email, password: "'); DELETE FROM sessions; -" }), 401, "invalid_credentials");
+  });
+
+  it.each([
+    ["/auth/register", "email"],
+    ["/auth/register", "password"],
+    ["/auth/login", "email"],
+    ["/auth/login", "password"],
+    ["/auth/refresh", "refresh_token"],
+  ])("an 8 KB %s %s is refused with 413 before anything is stored", async (path, field) => {
+    const before = await storageDigest();
+    const body = { email: uniqueEmail(), password: PASSWORD, [field]: "x".repeat(8 * 1024) };
+    await expectError(await post(path, body), 413, "invalid_request");
+    expect(await storageDigest()).toEqual(before);
+  });
+
+  it.each([
+    ["/auth/register", "email", 400, "invalid_request"],
+    ["/auth/register", "password", 400, "invalid_request"],
+    ["/auth/login", "email", 400, "invalid_request"],
+    ["/auth/login", "password", 400, "invalid_request"],
+  ])("a 2 KB %s %s (under the body limit) is %i %s naming the field", async (path, field, status, code) => {
+    const body = { email: `${"a".repeat(field === "email" ? 2048 : 1)}@example.com`, password: field === "password" ? "p".repeat(2048) : PASSWORD };
+    const { error_description } = await expectError(await post(path, body), status, code);
+    expect(error_description).toMatch(new RegExp(`^${field}`));
+  });
+
+  it("non-UTF-8 and NUL bytes in a JSON body are a client error, never a 500", async () => {
+    const bytes = new Uint8Array([...new TextEncoder().encode('{"email":"a'), 0xff, 0xfe, 0xc3, 0x28, ...new TextEncoder().encode('@example.com","password":"x\\u0000y"}')]);
+    for (const path of ["/auth/login", "/auth/register", "/auth/refresh"]) {
+      const res = await callWorker(path, { method: "POST", headers: json, body: bytes });
+      expect([400, 401]).toContain(res.status);
+      await expectError(res, res.status, res.status === 400 ? "invalid_request" : path === "/auth/refresh" ? "invalid_grant" : "invalid_credentials");
+    }
+  });
+});
+
+describe("two refresh cookies in one Cookie header are refused, not guessed", () => {
+  async function twoSessions() {
+    const a = await registerUser();
+    const b = await registerUser();
+    return { a: a.refreshToken, b: b.refreshToken };
+  }
+  const cookieHeaders = (cookie: string) => ({ Cookie: cookie, Origin: SPA_ORIGIN, "Content-Type": "application/json" });
+
+  it.each([
+    ["two different live tokens", (t: { a: string; b: string }) => `${COOKIE}=${t.a}; ${COOKIE}=${t.b}`],
+    ["the same token twice", (t: { a: string; b: string }) => `${COOKIE}=${t.a}; ${COOKIE}=${t.a}`],
+    ["a live token after a bogus one", (t: { a: string; b: string }) => `${COOKIE}=bogus; other=1; ${COOKIE}=${t.a}`],
+    ["a live token before an empty one, no space", (t: { a: string; b: string }) => `${COOKIE}=${t.a};${COOKIE}=`],
+  ])("%s: refresh and logout answer 400 and change nothing", async (_name, cookie) => {
+    const tokens = await twoSessions();
+    const before = await storageDigest();
+    for (const path of ["/auth/refresh", "/auth/logout"]) {
+      const res = await callWorker(path, { method: "POST", headers: cookieHeaders(cookie(tokens)), body: "{}" });
+      await expectError(res, 400, "invalid_request");
+      expect(res.headers.getSetCookie().filter((c) => c.startsWith(`${COOKIE}=`) && !c.startsWith(`${COOKIE}=;`))).toEqual([]);
+    }
+    expect(await storageDigest()).toEqual(before);
+    // Neither token was consumed or revoked by the refused requests.
+    for (const token of [tokens.a, tokens.b]) expect(refreshCookieOf(await refreshByCookie(token))).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe("login does not reveal whether an email has an account", () => {
+  const unknown = () => post("/auth/login", { email: uniqueEmail("nobody"), password: "wrong password 1" });
+  const wrong = () => post("/auth/login", { email: user.email, password: "wrong password 1" });
+
+  it("same status, same body, same headers", async () => {
+    const [a, b] = [await unknown(), await wrong()];
+    expect(a.status).toBe(401);
+    expect(b.status).toBe(a.status);
+    expect(await b.json()).toEqual(await a.json());
+    const names = (res: Response) => [...res.headers.keys()].filter((h) => h !== "date").sort();
+    expect(names(b)).toEqual(names(a));
+  });
+
+  it("same cost: both pay one full password hash (median timings within 2x)", async () => {
+    const time = async (attempt: () => Promise<Response>, status = 401) => {
+      const start = performance.now();
+      const res = await attempt();
+      await res.arrayBuffer();
+      expect(res.status).toBe(status);
+      return performance.now() - start;
+    };
+    await time(unknown); // warm-up: the dummy hash is computed once per isolate
+    await time(wrong);
+    const samples: { unknown: number[]; wrong: number[] } = { unknown: [], wrong: [] };
+    for (let i = 0; i < 7; i++) {
+      samples.unknown.push(await time(unknown));
+      samples.wrong.push(await time(wrong));
+    }
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+    const ratio = median(samples.unknown) / median(samples.wrong);
+    expect(ratio, JSON.stringify(samples)).toBeGreaterThan(0.5);
+    expect(ratio, JSON.stringify(samples)).toBeLessThan(2);
+    // The hash really ran in both cases: a login refused before hashing costs a few ms.
+    const cheap = median(await Promise.all([1, 2, 3].map(() => time(() => post("/auth/login", { email: "", password: "x" }), 400))));
+    expect(median(samples.unknown), JSON.stringify({ cheap, samples })).toBeGreaterThan(cheap * 2);
+    expect(median(samples.wrong), JSON.stringify({ cheap, samples })).toBeGreaterThan(cheap * 2);
+  });
+
+  it("the access token of the account is unaffected by all those failures", async () => {
+    expect((await getMe(user.accessToken)).status).toBe(200);
+  });
+});
