@@ -1,0 +1,99 @@
+// The auth worker and the downstream worker under `wrangler dev`, with e2e-only state and secrets:
+// never the developer's .dev.vars or .wrangler/state.
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { start, stop, waitForHttp } from "./processes.mjs";
+
+const run = promisify(execFile);
+
+export const AUTH_PORT = 8787;
+export const AUTH_URL = `http://localhost:${AUTH_PORT}`;
+export const DOWNSTREAM_PORT = 8788;
+export const DOWNSTREAM_URL = `http://localhost:${DOWNSTREAM_PORT}`;
+const AUTH_INSPECTOR_PORT = 9347;
+const DOWNSTREAM_INSPECTOR_PORT = 9348;
+/** Short enough that the run sees a token expire; see the browser checks. */
+export const ACCESS_TOKEN_TTL_SECONDS = 20;
+
+/**
+ * @param {{ root: string, stateDir: string, logDir: string }} dirs
+ */
+export function authWorker({ root, stateDir, logDir }) {
+  const persistTo = join(stateDir, "wrangler-state");
+  const envFile = join(stateDir, "e2e.dev.vars");
+  const wrangler = wranglerBin(root);
+  /** @type {import("./processes.mjs").Proc | undefined} */
+  let proc;
+
+  return {
+    /** Applies the D1 migrations to the e2e state dir (once). */
+    async migrate() {
+      await run(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
+        cwd: root,
+        env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+      });
+    },
+    /**
+     * (Re)starts the worker with these secrets; the D1/KV state survives restarts.
+     * @param {{ signingKey: object, previousPublicKeys?: object[] }} secrets
+     */
+    async start({ signingKey, previousPublicKeys = [] }) {
+      if (proc) await stop(proc);
+      // dotenv format, like .dev.vars; wrangler reads it instead of .dev.vars when --env-file is given.
+      writeFileSync(
+        envFile,
+        `SIGNING_KEY='${JSON.stringify(signingKey)}'\nPREVIOUS_PUBLIC_KEYS='${JSON.stringify(previousPublicKeys)}'\n`,
+        { mode: 0o600 },
+      );
+      proc = start(
+        "auth worker",
+        process.execPath,
+        [
+          wrangler,
+          "dev",
+          "--port", String(AUTH_PORT),
+          "--inspector-port", String(AUTH_INSPECTOR_PORT),
+          "--persist-to", persistTo,
+          "--env-file", envFile,
+          "--var", `ACCESS_TOKEN_TTL_SECONDS:${ACCESS_TOKEN_TTL_SECONDS}`,
+          "--show-interactive-dev-session=false",
+          "--log-level", "warn",
+        ],
+        { cwd: root, logFile: join(logDir, "auth-worker.log") },
+      );
+      await waitForHttp(proc, `${AUTH_URL}/health`);
+    },
+    async stop() {
+      if (proc) await stop(proc);
+      proc = undefined;
+    },
+  };
+}
+
+/** @param {{ root: string, stateDir: string, logDir: string }} dirs */
+export async function startDownstreamWorker({ root, stateDir, logDir }) {
+  const proc = start(
+    "downstream worker",
+    process.execPath,
+    [
+      wranglerBin(root),
+      "dev",
+      "--config", join(root, "examples", "downstream", "wrangler.toml"),
+      "--port", String(DOWNSTREAM_PORT),
+      "--inspector-port", String(DOWNSTREAM_INSPECTOR_PORT),
+      "--persist-to", join(stateDir, "downstream-state"),
+      "--show-interactive-dev-session=false",
+      "--log-level", "warn",
+    ],
+    { cwd: root, logFile: join(logDir, "downstream-worker.log") },
+  );
+  await waitForHttp(proc, `${DOWNSTREAM_URL}/health`);
+  return proc;
+}
+
+/** Run with this Node (22, from the `node` devDependency), not whatever `node` is first on PATH. */
+function wranglerBin(root) {
+  return join(root, "node_modules", "wrangler", "bin", "wrangler.js");
+}
