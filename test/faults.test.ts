@@ -115,14 +115,31 @@ describe("KV down", () => {
     await expectError(await refreshWithCookie(u.refreshToken), 401, "invalid_grant");
   });
 
-  it("reuse detected while KV cannot be written still revokes the family in D1 (fail closed)", async () => {
+  it("reuse detected while KV cannot be written revokes the family in D1, and a retry completes the deny-list", async () => {
     const u = await register();
     const child = refreshCookieOf(await refreshWithCookie(u.refreshToken))!;
-    const grandchild = refreshCookieOf(await refreshWithCookie(child))!;
+    const grandchildRes = await refreshWithCookie(child);
+    const grandchild = refreshCookieOf(grandchildRes)!;
+    const liveAccess = ((await grandchildRes.json()) as { access_token: string }).access_token;
     const { kv, calls } = faultyKv(env.REVOCATIONS, "writes");
     await expectUnavailable(await callWorker("/auth/refresh", { method: "POST", headers: withCookie(u.refreshToken), body: "{}" }, { REVOCATIONS: kv }));
     expect(calls()).toBeGreaterThan(0);
+    // The deny-list write failed: the family's access token is still unrevoked in KV...
+    expect((await me(liveAccess)).status).toBe(200);
+    // ...until any token of the revoked family is presented again with KV healthy.
     await expectError(await refreshWithCookie(grandchild), 401, "invalid_grant");
+    await expectError(await me(liveAccess), 401, "invalid_token");
+  });
+
+  it("a session delete whose deny-list write failed is completed by the retry (204 again, not 404)", async () => {
+    const u = await register();
+    const other = await login(u.email);
+    const del = (overrides: Partial<Bindings> = {}) =>
+      callWorker(`/auth/sessions/${sidOf(u)}`, { method: "DELETE", headers: bearer(other.accessToken) }, overrides);
+    const { kv } = faultyKv(env.REVOCATIONS, "writes");
+    await expectUnavailable(await del({ REVOCATIONS: kv }));
+    expect((await del()).status).toBe(204);
+    await expectError(await me(u.accessToken), 401, "invalid_token");
   });
 });
 

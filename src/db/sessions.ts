@@ -211,6 +211,17 @@ export async function revokeSessions(
   };
 }
 
+export async function liveAccessTokensOf(db: Database, sessionId: string, now: number): Promise<LiveAccessToken[]> {
+  const rows = await guardStorage(() =>
+    db
+      .select({ jti: refreshTokens.accessJti, expiresAt: refreshTokens.accessExpiresAt })
+      .from(refreshTokens)
+      .where(and(eq(refreshTokens.sessionId, sessionId), gt(refreshTokens.accessExpiresAt, now)))
+      .all(),
+  );
+  return rows.map((t) => ({ jti: t.jti, exp: Math.ceil(t.expiresAt / 1000) }));
+}
+
 export function findSessionOwner(db: Database, sessionId: string): Promise<Pick<Session, "id" | "userId"> | undefined> {
   return guardStorage(() =>
     db.select({ id: sessions.id, userId: sessions.userId }).from(sessions).where(eq(sessions.id, sessionId)).get(),

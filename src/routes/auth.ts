@@ -132,7 +132,9 @@ authRoutes.get("/me", requireAccessToken, async (c) => {
   return c.json({ user: publicUser(user) });
 });
 
+/** Logout's optional `{"refresh_token"}` body; anything that is not JSON is simply no token. */
 async function optionalBodyToken(c: Context<AppEnv>): Promise<string | undefined> {
+  if (!/^application\/json\b/i.test(c.req.header("Content-Type") ?? "")) return undefined;
   const text = await c.req.text().catch(() => "");
   if (!text) return undefined;
   try {

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { zValidator } from "@hono/zod-validator";
-import { listLiveSessions } from "../db/sessions";
+import { findSessionOwner, listLiveSessions } from "../db/sessions";
 import type { AppEnv } from "../env";
 import { AuthError, invalidRequest } from "../errors";
 import { requireAccessToken } from "../middleware/bearer";
@@ -42,8 +42,10 @@ sessionRoutes.delete(
     const deps = await sessionDeps(c);
     const { id } = c.req.valid("param");
     const { sub } = c.var.claims;
-    const revoked = await revokeFamily(deps, id, sub, "session_revoked", { type: "session_revoked", userId: sub, sessionId: id, ...clientInfo(c) });
-    if (revoked === 0) throw new AuthError(404, "invalid_request", "No live session with this id.");
+    const owner = await findSessionOwner(deps.db, id);
+    if (owner?.userId !== sub) throw new AuthError(404, "invalid_request", "No session with this id.");
+    // Idempotent: a retry after a partial failure completes the deny-listing and still answers 204.
+    await revokeFamily(deps, id, sub, "session_revoked", { type: "session_revoked", userId: sub, sessionId: id, ...clientInfo(c) });
     return c.body(null, 204);
   },
 );

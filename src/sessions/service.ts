@@ -4,7 +4,7 @@
  */
 import type { Config } from "../config";
 import type { Database } from "../db/client";
-import { insertSessionStatements, findTokenState, revokeSessions, rotateRefreshToken, type NewRefreshToken, type TokenState } from "../db/sessions";
+import { insertSessionStatements, findTokenState, liveAccessTokensOf, revokeSessions, rotateRefreshToken, type NewRefreshToken, type TokenState } from "../db/sessions";
 import { invalidGrant } from "../errors";
 import type { KeyMaterial } from "../keys";
 import { revokeAccessTokens } from "../revocation";
@@ -119,7 +119,12 @@ async function answerUnconsumable(deps: SessionDeps, presented: string, state: T
     user.disabledAt === null &&
     session.expiresAt > now &&
     session.lastUsedAt > now - config.sessionIdleTimeoutMs;
-  // Expired, idle, revoked or disabled: refuse without touching anything.
+  if (session.revokedAt !== null && now - session.revokedAt < config.accessTokenTtlSeconds * 1000) {
+    // A revocation whose KV deny-listing failed (503) would otherwise leave the family's access
+    // tokens valid; presenting one of its refresh tokens again completes it. Idempotent.
+    await revokeAccessTokens(deps.kv, await liveAccessTokensOf(deps.db, session.id, now), now);
+  }
+  // Expired, idle, revoked or disabled: refuse without changing any state.
   if (!sessionLive || token.usedAt === null) throw invalidGrant();
 
   const withinGrace =
