@@ -37,6 +37,8 @@ interface TokenResponse {
 }
 
 const JSON_HEADERS = { "Content-Type": "application/json" };
+/** How long a tab that queued behind another tab's refresh waits for that tab's broadcast. */
+const HANDOFF_WAIT_MS = 500;
 
 export class AuthClient {
   readonly #baseUrl: string;
@@ -50,6 +52,7 @@ export class AuthClient {
   /** Bumped on every change of the session, so a queued refresh can see that another tab already did it. */
   #version = 0;
   #refreshing: Promise<Session | null> | null = null;
+  readonly #changeWaiters = new Set<() => void>();
 
   constructor(options: AuthClientOptions) {
     this.#baseUrl = options.baseUrl.replace(/\/$/, "");
@@ -145,11 +148,11 @@ export class AuthClient {
 
   #refreshAcrossTabs(): Promise<Session | null> {
     const seen = this.#version;
-    return this.#tabs.exclusive(async () => {
-      // The lock and the channel are separate mechanisms: give a message that the previous lock
-      // holder posted just before releasing the lock one task to arrive. (Not setTimeout: hidden
-      // tabs clamp timers to one a second.)
-      await nextTask();
+    return this.#tabs.exclusive(async (waited) => {
+      // The lock and the channel are separate mechanisms, with no order between them: when another
+      // tab held the lock, its result may still be in flight. Without it, refreshing anyway is
+      // safe (strictly after the other tab, with the cookie it rotated), only wasteful.
+      if (waited && this.#version === seen) await this.#changeOrTimeout(HANDOFF_WAIT_MS);
       const session = this.#session;
       if (this.#version !== seen && (session === null || !this.#expiresSoon(session))) return session;
       const res = await this.#call("/auth/refresh", { method: "POST", credentials: "include", headers: JSON_HEADERS, body: "{}" });
@@ -168,6 +171,19 @@ export class AuthClient {
     });
   }
 
+  /** Resolves on the next session change (e.g. another tab's broadcast) or after `ms`. */
+  #changeOrTimeout(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#changeWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#changeWaiters.add(done);
+    });
+  }
+
   #expiresSoon(session: Session): boolean {
     const lifetimeMs = (session.claims.exp - session.claims.iat) * 1000;
     return session.expiresAt - this.#now() <= Math.min(this.#leewayMs, lifetimeMs / 4);
@@ -183,6 +199,7 @@ export class AuthClient {
     if (broadcast) {
       this.#tabs.publish(session ? { type: "session", accessToken: session.accessToken, expiresAt: session.expiresAt } : { type: "signed-out" });
     }
+    for (const waiter of [...this.#changeWaiters]) waiter();
     for (const listener of this.#listeners) listener(session);
   }
 
@@ -211,13 +228,3 @@ export class AuthClient {
   }
 }
 
-function nextTask(): Promise<void> {
-  return new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => {
-      channel.port1.close();
-      resolve();
-    };
-    channel.port2.postMessage(null);
-  });
-}

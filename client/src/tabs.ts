@@ -8,8 +8,11 @@ export type TabMessage =
   | { type: "signed-out" };
 
 export interface TabCoordinator {
-  /** Runs `fn` while no other tab of this origin runs its own `exclusive` callback. */
-  exclusive<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` while no other tab of this origin runs its own `exclusive` callback. `waited` tells
+   * whether another tab held the lock first (its broadcast may be on the way).
+   */
+  exclusive<T>(fn: (waited: boolean) => Promise<T>): Promise<T>;
   /** Tells every OTHER tab (BroadcastChannel never echoes to the sender). */
   publish(message: TabMessage): void;
   subscribe(listener: (message: TabMessage) => void): () => void;
@@ -23,11 +26,16 @@ export function browserTabs(name = "edge-auth"): TabCoordinator {
   let queue: Promise<unknown> = Promise.resolve();
 
   return {
-    exclusive<T>(fn: () => Promise<T>): Promise<T> {
-      if (locks) return locks.request(`${name}:refresh`, { mode: "exclusive" }, fn);
-      const result = queue.then(fn, fn);
-      queue = result.catch(() => undefined);
-      return result;
+    async exclusive<T>(fn: (waited: boolean) => Promise<T>): Promise<T> {
+      if (!locks) {
+        // One tab only: its own state changes are synchronous, so there is nothing to wait for.
+        const result = queue.then(() => fn(false), () => fn(false));
+        queue = result.catch(() => undefined);
+        return result;
+      }
+      const lockName = `${name}:refresh`;
+      const free = await locks.request(lockName, { ifAvailable: true }, async (lock) => (lock ? { value: await fn(false) } : null));
+      return free ? free.value : locks.request(lockName, () => fn(true));
     },
     publish(message) {
       channel?.postMessage(message);
