@@ -1,19 +1,19 @@
-import { z } from "zod";
+import * as z from "zod/mini";
 import { ConfigurationError } from "./errors";
 import type { Env } from "./env";
 
-const seconds = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+const seconds = (fallback: number, min = 0) => z._default(z.coerce.number().check(z.int(), z.minimum(min)), fallback);
 
 const ConfigSchema = z.object({
-  ISSUER: z.string().url().default("http://localhost:8787"),
-  AUDIENCE: z.string().min(1).default("http://localhost:8787"),
+  ISSUER: z._default(z.url(), "http://localhost:8787"),
+  AUDIENCE: z._default(z.string().check(z.minLength(1)), "http://localhost:8787"),
   ACCESS_TOKEN_TTL_SECONDS: seconds(900, 1),
   REFRESH_TOKEN_TTL_SECONDS: seconds(7 * 24 * 3600, 1),
   SESSION_ABSOLUTE_TTL_SECONDS: seconds(30 * 24 * 3600, 1),
   SESSION_IDLE_TIMEOUT_SECONDS: seconds(7 * 24 * 3600, 1),
   REFRESH_GRACE_SECONDS: seconds(10, 0),
-  ALLOWED_ORIGINS: z.string().default("http://localhost:5173"),
-  COOKIE_SAMESITE: z.enum(["Strict", "Lax", "None"]).default("Strict"),
+  ALLOWED_ORIGINS: z._default(z.string(), "http://localhost:5173"),
+  COOKIE_SAMESITE: z._default(z.enum(["Strict", "Lax", "None"]), "Strict"),
 });
 
 /** Settings of the service, parsed from the worker's vars (see wrangler.toml). */

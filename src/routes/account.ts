@@ -1,6 +1,7 @@
 /** POST /auth/password: change the password with the current one. */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
+import { boundedString } from "./context";
 import { isLoginLocked, lockoutKey, recordLoginFailure } from "../accounts/login-lockout";
 import { changePassword } from "../accounts/service";
 import { findUserById } from "../db/users";
@@ -12,8 +13,8 @@ import { verifyPassword } from "../passwords";
 import { clientInfo, jsonBody, noStore, sessionDeps } from "./context";
 
 const ChangePasswordBody = z.object({
-  current_password: z.string().min(1).max(256),
-  new_password: z.string().min(8).max(256),
+  current_password: boundedString(1, 256),
+  new_password: boundedString(8, 256),
 });
 
 export const accountRoutes = new Hono<AppEnv>();

@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { zValidator } from "@hono/zod-validator";
 import { disableUser, enableUser } from "../accounts/service";
 import { findUserById } from "../db/users";

@@ -1,7 +1,7 @@
 /** /auth/register, /auth/login, /auth/refresh, /auth/logout, /auth/logout-all, /auth/me */
 import { Hono, type Context } from "hono";
 import { getConfig } from "../config";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { isUniqueViolation } from "../db/client";
 import { insertAuthEvent } from "../db/events";
 import { findUserByEmail, findUserById, normalizeEmail, publicUser, updatePasswordHash } from "../db/users";
@@ -17,12 +17,12 @@ import { revokeSessions } from "../db/sessions";
 import { verifyAccessToken } from "../tokens";
 import { isLoginLocked, lockoutKey, recordLoginFailure } from "../accounts/login-lockout";
 import { clientIp, rateLimited, rateLimitByIp } from "../middleware/rate-limit";
-import { clientInfo, jsonBody, noStore, sessionDeps } from "./context";
+import { boundedString, clientInfo, jsonBody, noStore, sessionDeps } from "./context";
 
-const email = z.string().trim().max(254).pipe(z.email());
-const RegisterBody = z.object({ email, password: z.string().min(8).max(256) });
-const LoginBody = z.object({ email: z.string().trim().min(1).max(254), password: z.string().min(1).max(256) });
-const RefreshBody = z.object({ refresh_token: z.string().max(4096).optional() });
+const email = z.pipe(z.string().check(z.trim(), z.maxLength(254)), z.email());
+const RegisterBody = z.object({ email, password: boundedString(8, 256) });
+const LoginBody = z.object({ email: z.string().check(z.trim(), z.minLength(1), z.maxLength(254)), password: boundedString(1, 256) });
+const RefreshBody = z.object({ refresh_token: z.optional(boundedString(0, 4096)) });
 
 export const authRoutes = new Hono<AppEnv>();
 

@@ -1,7 +1,11 @@
 /** Small helpers shared by the route modules. */
 import type { Context } from "hono";
 import { zValidator } from "@hono/zod-validator";
-import type { ZodType } from "zod";
+import * as z from "zod/mini";
+import { en } from "zod/locales";
+
+// zod/mini keeps the bundle small; English messages make 400s name what is wrong.
+z.config(en());
 import { getConfig } from "../config";
 import { openDatabase } from "../db/client";
 import type { AppEnv } from "../env";
@@ -18,7 +22,7 @@ export function clientInfo(c: Context): ClientInfo {
 }
 
 /** zod-validated JSON body; a failure is 400 `invalid_request` naming the field. */
-export const jsonBody = <T extends ZodType>(schema: T) =>
+export const jsonBody = <T extends z.ZodMiniType>(schema: T) =>
   zValidator("json", schema, (result) => {
     if (!result.success) {
       const issue = result.error.issues[0];
@@ -26,6 +30,8 @@ export const jsonBody = <T extends ZodType>(schema: T) =>
       throw invalidRequest(`${field}: ${issue?.message ?? "invalid"}`);
     }
   });
+
+export const boundedString = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
 
 /** Token responses are never cached (RFC 6749 section 5.1). */
 export function noStore(c: Context) {

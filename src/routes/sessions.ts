@@ -1,6 +1,6 @@
 /** GET /auth/sessions and DELETE /auth/sessions/:id: the caller's devices. */
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod/mini";
 import { zValidator } from "@hono/zod-validator";
 import { findSessionOwner, listLiveSessions } from "../db/sessions";
 import type { AppEnv } from "../env";
