@@ -11,7 +11,7 @@ const previous = rsa();
 // The suite sends hundreds of requests from one "IP": the real limiters get generous limits here,
 // and rate-limit tests swap in the strict TEST_STRICT_LIMITER (3 a minute) where they need one.
 const generous = { namespace_id: "9000", simple: { limit: 100_000, period: 60 } };
-const limiters = ["AUTH", "LOGIN", "FAILED_LOGIN", "REGISTER", "REFRESH"].map((name) => `${name}_RATE_LIMITER`);
+const limiters = ["AUTH", "LOGIN", "FAILED_LOGIN", "REGISTER", "REFRESH", "REFRESH_FAMILY"].map((name) => `${name}_RATE_LIMITER`);
 
 export default defineConfig({
   plugins: [

@@ -2,7 +2,10 @@ import * as z from "zod/mini";
 import { ConfigurationError } from "./errors";
 import type { Env } from "./env";
 
-const seconds = (fallback: number, min = 0) => z._default(z.coerce.number().check(z.int(), z.minimum(min)), fallback);
+/** Browsers cap cookie Max-Age at 400 days; no lifetime here may exceed it. */
+const MAX_LIFETIME_SECONDS = 400 * 24 * 3600;
+const seconds = (fallback: number, min = 0) =>
+  z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(MAX_LIFETIME_SECONDS)), fallback);
 
 const ConfigSchema = z.object({
   ISSUER: z._default(z.url(), "http://localhost:8787"),

@@ -1,3 +1,5 @@
+import type { AccessTokenClaims } from "./tokens";
+
 /** Bindings and vars of the worker, as declared in wrangler.toml (secrets in `.dev.vars` locally). */
 export interface Env {
   DB: D1Database;
@@ -8,6 +10,7 @@ export interface Env {
   FAILED_LOGIN_RATE_LIMITER?: RateLimit;
   REGISTER_RATE_LIMITER?: RateLimit;
   REFRESH_RATE_LIMITER?: RateLimit;
+  REFRESH_FAMILY_RATE_LIMITER?: RateLimit;
   /** Secret for the /admin endpoints; unset disables them. */
   ADMIN_API_TOKEN?: string;
   /** RS256 private key: PKCS#8 PEM or a private JWK (JSON). A Worker secret. */
@@ -27,7 +30,6 @@ export interface Env {
   COOKIE_SAMESITE?: string;
 }
 
-import type { AccessTokenClaims } from "./tokens";
 
 /** Hono generics of the app: bindings plus what middleware puts on the context. */
 export interface AppEnv {

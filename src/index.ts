@@ -49,6 +49,7 @@ app.use(
   }),
 );
 app.use("/auth/*", rateLimitByIp("AUTH_RATE_LIMITER"));
+app.use("/admin/*", rateLimitByIp("AUTH_RATE_LIMITER"));
 app.use("/auth/*", requireAllowedOriginForCookie);
 
 app.route("/auth", authRoutes);

@@ -79,6 +79,15 @@ describe("the Bearer verifier", () => {
     expect((await me(await sign(claims({ iat: now - 1000, exp: now - 30 })))).status).toBe(200);
   });
 
+  it("a revoked token stays refused through the clock leeway after its exp", async () => {
+    const fresh = await register();
+    const now = Math.floor(Date.now() / 1000);
+    const nearlyExpired = await sign({ ...claims({ iat: now - 900, exp: now - 30 }), sub: fresh.userId, sid: decodePayload(fresh.accessToken).sid });
+    expect((await me(nearlyExpired)).status).toBe(200);
+    expect((await call("/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${nearlyExpired}` } })).status).toBe(204);
+    await expectRejected(nearlyExpired);
+  });
+
   it("rejects a wrong issuer or audience", async () => {
     await expectRejected(await sign(claims({ iss: "https://evil.example" })));
     await expectRejected(await sign(claims({ aud: "https://other-api.example" })));

@@ -142,6 +142,38 @@ describe("POST /auth/refresh: reuse detection", () => {
     expect((await familyState(sessionIdOf(user.accessToken))).revoked).toBe(true);
   });
 
+  it("with the grace window disabled, a concurrent duplicate is reuse: one winner, then the family is revoked", async () => {
+    const user = await register();
+    const statuses = await Promise.all(
+      Array.from({ length: 5 }, () => callWith({ REFRESH_GRACE_SECONDS: "0" }, "/auth/refresh", cookieRefreshInit(user.refreshToken)).then((r) => r.status)),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(4);
+    expect((await familyState(sessionIdOf(user.accessToken))).revoked).toBe(true);
+  });
+
+  it("replaying a used token after it expired changes nothing", async () => {
+    const user = await register();
+    const child = refreshCookieOf(await refreshWithCookie(user.refreshToken))!;
+    await refreshWithCookie(child);
+    await env.DB.prepare("update refresh_tokens set expires_at = ? where token_hash = (select token_hash from refresh_tokens where session_id = ? order by created_at limit 1)")
+      .bind(Date.now() - 1, sessionIdOf(user.accessToken))
+      .run();
+    await expectInvalidGrantAndClearedCookie(await refreshWithCookie(user.refreshToken));
+    expect((await familyState(sessionIdOf(user.accessToken))).revoked).toBe(false);
+  });
+
+  it("retries and replays of one family are rate limited per family (429, Retry-After)", async () => {
+    const user = await register();
+    const strict = { REFRESH_FAMILY_RATE_LIMITER: env.TEST_STRICT_LIMITER };
+    expect((await callWith(strict, "/auth/refresh", cookieRefreshInit(user.refreshToken))).status).toBe(200);
+    const retries = [];
+    for (let i = 0; i < 4; i++) retries.push(await callWith(strict, "/auth/refresh", cookieRefreshInit(user.refreshToken)));
+    expect(retries.map((r) => r.status)).toEqual([200, 200, 200, 429]);
+    expect(retries[3]!.headers.get("Retry-After")).toBe("60");
+    expect((await familyState(sessionIdOf(user.accessToken))).revoked).toBe(false);
+  });
+
   it("other sessions of the same user are untouched by a reuse in one family", async () => {
     const user = await register();
     const other = await postJson("/auth/login", { email: user.email, password: "correct horse battery staple" });

@@ -86,6 +86,20 @@ describe("POST /auth/logout", () => {
     expect((await refreshWithCookie(user.refreshToken)).status).toBe(401);
   });
 
+  it("with one user's cookie and another session's Bearer, both sessions end", async () => {
+    const a = await register();
+    const b = await register();
+    const res = await call("/auth/logout", {
+      method: "POST",
+      headers: { Cookie: `${COOKIE}=${a.refreshToken}`, Origin: SPA_ORIGIN, "Content-Type": "application/json", ...bearer(b.accessToken) },
+    });
+    expect(res.status).toBe(204);
+    expect((await refreshWithCookie(a.refreshToken)).status).toBe(401);
+    expect((await refreshWithCookie(b.refreshToken)).status).toBe(401);
+    expect((await me(a.accessToken)).status).toBe(401);
+    expect((await me(b.accessToken)).status).toBe(401);
+  });
+
   it("is idempotent: logging out again, or without anything, is 204", async () => {
     expect((await call("/auth/logout", { method: "POST" })).status).toBe(204);
   });

@@ -17,8 +17,8 @@ async function cutOffAccessTokens(deps: SessionDeps, userId: string, live: { jti
 
 /**
  * Stores the new password and, in the same batch, revokes every family of the user except the one
- * making the change. Every access token issued before now is cut off, the caller's included: the
- * caller's session refreshes to get a new one.
+ * making the change. Access tokens issued in earlier seconds are cut off, normally the caller's
+ * too (its session refreshes to get a new one); the other families' tokens are deny-listed.
  */
 export async function changePassword(
   deps: SessionDeps,

@@ -12,9 +12,11 @@ export interface AuthEventInput {
   detail?: string | null;
 }
 
-/** An INSERT to run inside the caller's batch, so the event commits with the change it records. */
+/**
+ * An INSERT to run inside the caller's batch, so the event commits with the change it records.
+ * Call {@link logSecurityEvent} once the batch has committed.
+ */
 export function insertAuthEvent(db: Database, event: AuthEventInput, now = Date.now()) {
-  logSecurityEvent(event, now);
   return db.insert(authEvents).values({
     type: event.type,
     userId: event.userId ?? null,

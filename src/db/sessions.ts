@@ -6,8 +6,9 @@ import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { alias } from "drizzle-orm/sqlite-core";
 import { guardStorage } from "../errors";
+import { CLOCK_TOLERANCE_SECONDS } from "../tokens";
 import type { Database } from "./client";
-import { insertAuthEvent, type AuthEventInput } from "./events";
+import { insertAuthEvent, logSecurityEvent, type AuthEventInput } from "./events";
 import { authEvents, refreshTokens, sessions, users, type Session } from "./schema";
 
 export interface NewRefreshToken {
@@ -163,7 +164,10 @@ export function findTokenState(db: Database, tokenHash: string) {
 
 export type TokenState = NonNullable<Awaited<ReturnType<typeof findTokenState>>>;
 
-/** The access tokens of these families that have not expired yet: what revocation deny-lists. */
+/** Access tokens stay acceptable this long after `exp` (the verifier's clock leeway). */
+const ACCEPTANCE_LEEWAY_MS = CLOCK_TOLERANCE_SECONDS * 1000;
+
+/** The access tokens of these families that could still be accepted: what revocation deny-lists. */
 export interface LiveAccessToken {
   jti: string;
   exp: number;
@@ -201,10 +205,11 @@ export async function revokeSessions(
         .select({ jti: refreshTokens.accessJti, expiresAt: refreshTokens.accessExpiresAt })
         .from(refreshTokens)
         .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-        .where(and(scope, gt(refreshTokens.accessExpiresAt, now))),
+        .where(and(scope, gt(refreshTokens.accessExpiresAt, now - ACCEPTANCE_LEEWAY_MS))),
       ...alongWith,
     ]),
   );
+  logSecurityEvent(event, now);
   return {
     revoked: revoked.length,
     liveAccessTokens: live.map((t) => ({ jti: t.jti, exp: Math.ceil(t.expiresAt / 1000) })),
@@ -216,7 +221,7 @@ export async function liveAccessTokensOf(db: Database, sessionId: string, now: n
     db
       .select({ jti: refreshTokens.accessJti, expiresAt: refreshTokens.accessExpiresAt })
       .from(refreshTokens)
-      .where(and(eq(refreshTokens.sessionId, sessionId), gt(refreshTokens.accessExpiresAt, now)))
+      .where(and(eq(refreshTokens.sessionId, sessionId), gt(refreshTokens.accessExpiresAt, now - ACCEPTANCE_LEEWAY_MS)))
       .all(),
   );
   return rows.map((t) => ({ jti: t.jti, exp: Math.ceil(t.expiresAt / 1000) }));

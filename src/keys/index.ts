@@ -103,7 +103,9 @@ async function importPrivateKey(secret: string): Promise<{ signingKey: CryptoKey
     }
   }
   const exported = await exportJWK(signingKey);
-  return { signingKey, publicJwk: { kty: exported.kty, n: exported.n, e: exported.e } };
+  // Extractable only long enough to derive the public key; the key kept in memory is not.
+  const nonExtractable = (await importJWK({ ...exported, alg: SIGNING_ALGORITHM }, SIGNING_ALGORITHM, { extractable: false })) as CryptoKey;
+  return { signingKey: nonExtractable, publicJwk: { kty: exported.kty, n: exported.n, e: exported.e } };
 }
 
 async function toPublicJwk(jwk: JWK, name: string): Promise<PublicJwk> {

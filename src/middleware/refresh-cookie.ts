@@ -7,8 +7,13 @@ import { invalidRequest } from "../errors";
 export const REFRESH_COOKIE = "refresh_token";
 export const REFRESH_COOKIE_FULL_NAME = `__Host-${REFRESH_COOKIE}`;
 
+/** Same parser as {@link readRefreshCookie}, so the Origin guard and the handlers agree. */
 export function hasRefreshCookie(c: Context): boolean {
-  return (c.req.header("Cookie") ?? "").includes(REFRESH_COOKIE_FULL_NAME + "=");
+  return refreshCookieCount(c) > 0;
+}
+
+function refreshCookieCount(c: Context): number {
+  return (c.req.header("Cookie") ?? "").split(";").filter((part) => part.trim().startsWith(REFRESH_COOKIE_FULL_NAME + "=")).length;
 }
 
 /**
@@ -16,9 +21,7 @@ export function hasRefreshCookie(c: Context): boolean {
  * duplicate) are refused rather than guessing which one is meant.
  */
 export function readRefreshCookie(c: Context): string | undefined {
-  const header = c.req.header("Cookie") ?? "";
-  const occurrences = header.split(";").filter((part) => part.trim().startsWith(REFRESH_COOKIE_FULL_NAME + "=")).length;
-  if (occurrences > 1) throw invalidRequest("refresh_token: more than one refresh cookie was sent.");
+  if (refreshCookieCount(c) > 1) throw invalidRequest("refresh_token: more than one refresh cookie was sent.");
   return getCookie(c, REFRESH_COOKIE, "host");
 }
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { postJson, uniqueEmail } from "../../test/helpers";
-import { CURRENT_PASSWORD_PARAMS, hashPassword, PBKDF2_MAX_ITERATIONS_PER_CALL, verifyPassword } from "./index";
+import { CURRENT_PASSWORD_PARAMS, hashPassword, PBKDF2_MAX_ITERATIONS_PER_CALL, verifyAgainstDummy, verifyPassword } from "./index";
 
 /** What production Workers do: refuse any single PBKDF2 call above 100,000 iterations. */
 function enforceProductionPbkdf2Cap() {
@@ -46,6 +46,12 @@ describe("password hashing", () => {
     await expect(
       crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: new Uint8Array(16), iterations: 600_000 }, key, 256),
     ).rejects.toThrow(/not supported/);
+  });
+
+  it("an unknown email costs exactly one verification, also on an isolate's first one", async () => {
+    const { calls } = enforceProductionPbkdf2Cap();
+    await verifyAgainstDummy("whatever password");
+    expect(calls).toEqual(Array(CURRENT_PASSWORD_PARAMS.rounds).fill(CURRENT_PASSWORD_PARAMS.iterations));
   });
 
   it("stores a self-describing PHC-style string with a 16-byte salt, unique per hash", async () => {

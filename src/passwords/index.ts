@@ -25,6 +25,7 @@ export const CURRENT_PASSWORD_PARAMS: PasswordParams = { iterations: 100_000, ro
 const SCHEME = "pbkdf2c-sha256";
 const VERSION = 1;
 const SALT_BYTES = 16;
+const MAX_ROUNDS = 64;
 const HASH_BITS = 256;
 const encoder = new TextEncoder();
 
@@ -52,19 +53,23 @@ export async function verifyPassword(
   if (!parsed) return { valid: false, needsRehash: true };
   const actual = await derive(password, parsed.salt, parsed.params);
   const valid = actual.byteLength === parsed.hash.byteLength && crypto.subtle.timingSafeEqual(actual, parsed.hash);
-  const needsRehash = parsed.params.iterations !== current.iterations || parsed.params.rounds !== current.rounds;
+  // Weaker than today's parameters: upgraded on this login. Stronger ones are kept.
+  const needsRehash = parsed.params.iterations * parsed.params.rounds < current.iterations * current.rounds;
   return { valid, needsRehash };
 }
 
-let dummyHash: Promise<string> | undefined;
+/**
+ * A well-formed hash at the current parameters that matches no password. Built from constants, so
+ * the first unknown-email login of an isolate costs exactly one verification too.
+ */
+const DUMMY_HASH = `$${SCHEME}$v=${VERSION}$i=${CURRENT_PASSWORD_PARAMS.iterations},r=${CURRENT_PASSWORD_PARAMS.rounds}$ZHVtbXktc2FsdC0xNmJ5dA$aGFzaC10aGF0LW1hdGNoZXMtbm8tcGFzc3dvcmQtMzI`;
 
 /**
  * Spends the same work as a real verification, for logins with an unknown email, so that the
  * response time does not reveal whether an account exists.
  */
 export async function verifyAgainstDummy(password: string): Promise<void> {
-  dummyHash ??= hashPassword(crypto.randomUUID());
-  await verifyPassword(password, await dummyHash);
+  await verifyPassword(password, DUMMY_HASH);
 }
 
 async function derive(password: string, salt: Uint8Array, params: PasswordParams): Promise<Uint8Array> {
@@ -86,8 +91,8 @@ function assertParams(params: PasswordParams) {
   if (!Number.isInteger(params.iterations) || params.iterations < 1 || params.iterations > PBKDF2_MAX_ITERATIONS_PER_CALL) {
     throw new Error(`PBKDF2 iterations per call must be 1..${PBKDF2_MAX_ITERATIONS_PER_CALL}`);
   }
-  if (!Number.isInteger(params.rounds) || params.rounds < 1 || params.rounds > 64) {
-    throw new Error("PBKDF2 rounds must be 1..64");
+  if (!Number.isInteger(params.rounds) || params.rounds < 1 || params.rounds > MAX_ROUNDS) {
+    throw new Error(`PBKDF2 rounds must be 1..${MAX_ROUNDS}`);
   }
 }
 
@@ -95,7 +100,9 @@ function parse(stored: string): { params: PasswordParams; salt: Uint8Array; hash
   const match = /^\$pbkdf2c-sha256\$v=1\$i=(\d{1,7}),r=(\d{1,2})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(stored);
   if (!match) return undefined;
   const params = { iterations: Number(match[1]), rounds: Number(match[2]) };
-  if (params.iterations > PBKDF2_MAX_ITERATIONS_PER_CALL || params.iterations < 1 || params.rounds < 1) return undefined;
+  if (params.iterations > PBKDF2_MAX_ITERATIONS_PER_CALL || params.iterations < 1 || params.rounds < 1 || params.rounds > MAX_ROUNDS) {
+    return undefined;
+  }
   return { params, salt: fromBase64(match[3]!), hash: fromBase64(match[4]!) };
 }
 

@@ -3,12 +3,13 @@
  *
  * | key                     | value                          | TTL                                     |
  * | ----------------------- | ------------------------------ | --------------------------------------- |
- * | `revoked-jti:<jti>`     | `"1"`                          | the token's remaining life, >= 60 s     |
+ * | `revoked-jti:<jti>`     | `"1"`                          | remaining life + 60 s leeway, >= 60 s   |
  * | `user-cutoff:<userId>`  | Unix seconds; older `iat` fail | access-token TTL + leeway, >= 60 s      |
  *
  * Tokens themselves are never stored. KV refuses TTLs under 60 s, so every TTL is clamped up.
  */
 import { guardStorage } from "../errors";
+import { CLOCK_TOLERANCE_SECONDS } from "../tokens";
 
 export const KV_MIN_TTL_SECONDS = 60;
 const JTI_PREFIX = "revoked-jti:";
@@ -20,14 +21,16 @@ export interface RevocableToken {
   exp: number;
 }
 
-const ttlUntil = (expSeconds: number, nowSeconds: number) => Math.max(KV_MIN_TTL_SECONDS, Math.ceil(expSeconds - nowSeconds));
+/** A token is accepted until `exp` plus the verifier's leeway: its deny-list entry must outlive that. */
+const acceptedUntil = (t: RevocableToken) => t.exp + CLOCK_TOLERANCE_SECONDS;
 
-/** Deny-lists access tokens until they expire. Tokens already expired are skipped. */
+/** Deny-lists access tokens for as long as they could be accepted; tokens past that are skipped. */
 export async function revokeAccessTokens(kv: KVNamespace, tokens: RevocableToken[], nowMs = Date.now()): Promise<void> {
   const nowSeconds = nowMs / 1000;
-  const live = tokens.filter((t) => t.exp > nowSeconds);
+  const ttlUntil = (t: RevocableToken) => Math.max(KV_MIN_TTL_SECONDS, Math.ceil(acceptedUntil(t) - nowSeconds));
+  const live = tokens.filter((t) => acceptedUntil(t) > nowSeconds);
   await guardStorage(() =>
-    Promise.all(live.map((t) => kv.put(JTI_PREFIX + t.jti, "1", { expirationTtl: ttlUntil(t.exp, nowSeconds) }))),
+    Promise.all(live.map((t) => kv.put(JTI_PREFIX + t.jti, "1", { expirationTtl: ttlUntil(t) }))),
   );
 }
 

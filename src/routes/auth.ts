@@ -3,11 +3,11 @@ import { Hono, type Context } from "hono";
 import { getConfig } from "../config";
 import * as z from "zod/mini";
 import { isUniqueViolation } from "../db/client";
-import { insertAuthEvent } from "../db/events";
+import { insertAuthEvent, logSecurityEvent } from "../db/events";
 import { findUserByEmail, findUserById, normalizeEmail, publicUser, updatePasswordHash } from "../db/users";
 import { users, type User } from "../db/schema";
 import type { AppEnv } from "../env";
-import { AuthError, guardStorage, invalidGrant, invalidToken, StorageUnavailableError } from "../errors";
+import { AuthError, guardStorage, invalidToken, StorageUnavailableError } from "../errors";
 import { requireAccessToken, bearerToken } from "../middleware/bearer";
 import { clearRefreshCookie, readRefreshCookie, setRefreshCookie } from "../middleware/refresh-cookie";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "../passwords";
@@ -41,16 +41,14 @@ authRoutes.post("/register", rateLimitByIp("REGISTER_RATE_LIMITER"), jsonBody(Re
   };
   const client = clientInfo(c);
   const { statements, issued } = await prepareSession(deps, user, client, now);
+  const event = { type: "register", userId: user.id, sessionId: issued.sessionId, ...client } as const;
   try {
-    await deps.db.batch([
-      deps.db.insert(users).values(user),
-      ...statements,
-      insertAuthEvent(deps.db, { type: "register", userId: user.id, sessionId: issued.sessionId, ...client }, now),
-    ]);
+    await deps.db.batch([deps.db.insert(users).values(user), ...statements, insertAuthEvent(deps.db, event, now)]);
   } catch (err) {
     if (isUniqueViolation(err)) throw new AuthError(409, "email_taken", "An account with this email already exists.");
     throw new StorageUnavailableError(err);
   }
+  logSecurityEvent(event, now);
   return tokenResponse(c, issued, 201, { user: publicUser(user) });
 });
 
@@ -64,16 +62,18 @@ authRoutes.post("/login", rateLimitByIp("LOGIN_RATE_LIMITER"), jsonBody(LoginBod
   const check = user ? await verifyPassword(password, user.passwordHash) : (await verifyAgainstDummy(password), undefined);
   if (!user || !check?.valid || user.disabledAt !== null) {
     const detail = !user ? "unknown_email" : user.disabledAt !== null ? "disabled" : "bad_password";
-    await guardStorage(() => insertAuthEvent(deps.db, { type: "login_failed", userId: user?.id, ...client, detail }));
+    const event = { type: "login_failed", userId: user?.id, ...client, detail } as const;
+    await guardStorage(() => insertAuthEvent(deps.db, event));
+    logSecurityEvent(event);
     if (await recordLoginFailure(c.env, lock)) throw rateLimited();
     throw new AuthError(401, "invalid_credentials", "The email or password is incorrect.");
   }
   const now = Date.now();
   const { statements, issued } = await prepareSession(deps, user, client, now);
   const rehash = check.needsRehash ? [updatePasswordHash(deps.db, user.id, await hashPassword(password), now)] : [];
-  await guardStorage(() =>
-    deps.db.batch([...statements, ...rehash, insertAuthEvent(deps.db, { type: "login", userId: user.id, sessionId: issued.sessionId, ...client }, now)]),
-  );
+  const event = { type: "login", userId: user.id, sessionId: issued.sessionId, ...client } as const;
+  await guardStorage(() => deps.db.batch([...statements, ...rehash, insertAuthEvent(deps.db, event, now)]));
+  logSecurityEvent(event, now);
   return tokenResponse(c, issued, 200, { user: publicUser(user) });
 });
 
@@ -96,9 +96,14 @@ authRoutes.post("/logout", async (c) => {
   const refreshToken = readRefreshCookie(c) ?? (await optionalBodyToken(c));
   const accessToken = bearerToken(c.req.header("Authorization"));
   const claims = accessToken ? await verifyAccessToken(accessToken, deps.keys, deps.config).catch(() => undefined) : undefined;
-  const session = (await sessionOfRefreshToken(deps.db, refreshToken)) ?? (claims ? { id: claims.sid, userId: claims.sub } : undefined);
-  if (session && (!claims || claims.sub === session.userId)) {
-    await revokeFamily(deps, session.id, session.userId, "logout", { type: "logout", userId: session.userId, sessionId: session.id, ...client });
+  // Holding a token is authority enough to end what it belongs to (RFC 7009): the cookie's family
+  // and the access token's session, even when they differ.
+  const sessions = new Map<string, string>();
+  const fromCookie = await sessionOfRefreshToken(deps.db, refreshToken);
+  if (fromCookie) sessions.set(fromCookie.id, fromCookie.userId);
+  if (claims) sessions.set(claims.sid, claims.sub);
+  for (const [sessionId, userId] of sessions) {
+    await revokeFamily(deps, sessionId, userId, "logout", { type: "logout", userId, sessionId, ...client });
   }
   if (claims) await revokeAccessTokens(deps.kv, [claims]);
   clearRefreshCookie(c, deps.config);

@@ -3,9 +3,6 @@ import type { Context } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import * as z from "zod/mini";
 import { en } from "zod/locales";
-
-// zod/mini keeps the bundle small; English messages make 400s name what is wrong.
-z.config(en());
 import { getConfig } from "../config";
 import { openDatabase } from "../db/client";
 import type { AppEnv } from "../env";
@@ -13,8 +10,17 @@ import { invalidRequest } from "../errors";
 import { getKeyMaterial } from "../keys";
 import type { ClientInfo, SessionDeps } from "../sessions/service";
 
+// zod/mini keeps the bundle small; English messages make 400s name what is wrong.
+z.config(en());
+
 export async function sessionDeps(c: Context<AppEnv>): Promise<SessionDeps> {
-  return { db: openDatabase(c.env.DB), kv: c.env.REVOCATIONS, config: getConfig(c.env), keys: await getKeyMaterial(c.env) };
+  return {
+    db: openDatabase(c.env.DB),
+    kv: c.env.REVOCATIONS,
+    config: getConfig(c.env),
+    keys: await getKeyMaterial(c.env),
+    familyLimiter: c.env.REFRESH_FAMILY_RATE_LIMITER,
+  };
 }
 
 export function clientInfo(c: Context): ClientInfo {

@@ -27,16 +27,12 @@ wellKnownRoutes.get("/jwks.json", async (c) => {
 wellKnownRoutes.get("/openid-configuration", (c) => {
   const { issuer } = getConfig(c.env);
   c.header("Cache-Control", JWKS_CACHE_CONTROL);
+  // Only what is true of this service: it is not an OAuth authorization server, so no
+  // token/registration/revocation endpoints that generic OAuth clients would misuse.
   return c.json({
     issuer,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    token_endpoint: `${issuer}/auth/refresh`,
     userinfo_endpoint: `${issuer}/auth/me`,
-    revocation_endpoint: `${issuer}/auth/logout`,
-    registration_endpoint: `${issuer}/auth/register`,
-    grant_types_supported: ["password", "refresh_token"],
-    token_endpoint_auth_methods_supported: ["none"],
-    response_types_supported: ["token"],
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: [SIGNING_ALGORITHM],
     token_endpoint_auth_signing_alg_values_supported: [SIGNING_ALGORITHM],

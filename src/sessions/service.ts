@@ -9,6 +9,8 @@ import { invalidGrant } from "../errors";
 import type { KeyMaterial } from "../keys";
 import { revokeAccessTokens } from "../revocation";
 import { signAccessToken } from "../tokens";
+import { limiterAllows, rateLimited } from "../middleware/rate-limit";
+import { logSecurityEvent } from "../db/events";
 import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, openChildToken, sealChildToken } from "./refresh-token";
 
 export interface ClientInfo {
@@ -30,6 +32,8 @@ export interface SessionDeps {
   kv: KVNamespace;
   config: Config;
   keys: KeyMaterial;
+  /** Optional Rate Limiting binding keyed by family id (see refreshSession). */
+  familyLimiter?: RateLimit;
 }
 
 /** Creates everything a new family needs; the caller runs `statements` in its own batch. */
@@ -93,6 +97,7 @@ export async function refreshSession(deps: SessionDeps, presented: unknown, clie
     event: client,
   });
   if (rotated) {
+    logSecurityEvent({ type: "refresh", userId: rotated.userId, sessionId: rotated.sessionId, ...client }, now);
     const accessToken = await signAccessToken(
       { userId: rotated.userId, sessionId: rotated.sessionId, role: rotated.role, jti: child.accessJti, issuedAt: Math.floor(now / 1000) },
       keys,
@@ -108,6 +113,9 @@ export async function refreshSession(deps: SessionDeps, presented: unknown, clie
   }
   const state = await findTokenState(db, presentedHash);
   if (!state) throw invalidGrant();
+  // Retries, replays and refused tokens of one family are throttled; a normal rotation needs the
+  // family's one current token and is never counted.
+  if (deps.familyLimiter && !(await limiterAllows(deps.familyLimiter, state.session.id))) throw rateLimited();
   return answerUnconsumable(deps, presented, state, client, now);
 }
 
@@ -121,14 +129,23 @@ async function answerUnconsumable(deps: SessionDeps, presented: string, state: T
     session.lastUsedAt > now - config.sessionIdleTimeoutMs;
   if (session.revokedAt !== null && now - session.revokedAt < config.accessTokenTtlSeconds * 1000) {
     // A revocation whose KV deny-listing failed (503) would otherwise leave the family's access
-    // tokens valid; presenting one of its refresh tokens again completes it. Idempotent.
-    await revokeAccessTokens(deps.kv, await liveAccessTokensOf(deps.db, session.id, now), now);
+    // tokens valid; presenting one of its refresh tokens again completes it. Best effort and
+    // idempotent: the answer stays invalid_grant whatever KV does.
+    await liveAccessTokensOf(deps.db, session.id, now)
+      .then((live) => revokeAccessTokens(deps.kv, live, now))
+      .catch(() => undefined);
   }
-  // Expired, idle, revoked or disabled: refuse without changing any state.
-  if (!sessionLive || token.usedAt === null) throw invalidGrant();
+  // Expired, idle, revoked or disabled session, or an expired or never-used token: refuse, no change.
+  if (!sessionLive || token.usedAt === null || token.expiresAt <= now) throw invalidGrant();
 
+  // `now` was taken before the batch, so a loser of a concurrent race can see a child "from the
+  // future" (negative age): still inside the window, unless the window is disabled.
   const withinGrace =
-    child !== null && child.usedAt === null && child.expiresAt > now && now - child.createdAt < config.refreshGraceMs;
+    config.refreshGraceMs > 0 &&
+    child !== null &&
+    child.usedAt === null &&
+    child.expiresAt > now &&
+    now - child.createdAt < config.refreshGraceMs;
   if (withinGrace && token.sealedChild) {
     const childToken = await openChildToken(presented, token.sealedChild);
     if (childToken) {

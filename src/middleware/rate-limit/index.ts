@@ -3,7 +3,13 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv, Env } from "../../env";
 import { AuthError } from "../../errors";
 
-export type LimiterName = "AUTH_RATE_LIMITER" | "LOGIN_RATE_LIMITER" | "FAILED_LOGIN_RATE_LIMITER" | "REGISTER_RATE_LIMITER" | "REFRESH_RATE_LIMITER";
+export type LimiterName =
+  | "AUTH_RATE_LIMITER"
+  | "LOGIN_RATE_LIMITER"
+  | "FAILED_LOGIN_RATE_LIMITER"
+  | "REGISTER_RATE_LIMITER"
+  | "REFRESH_RATE_LIMITER"
+  | "REFRESH_FAMILY_RATE_LIMITER";
 
 /** The Rate Limiting binding counts in 60 s windows (see wrangler.toml); that is when to retry. */
 export const RATE_LIMIT_RETRY_AFTER_SECONDS = 60;
@@ -18,11 +24,15 @@ export const clientIp = (c: Context) => c.req.header("CF-Connecting-IP") ?? "unk
  * a best-effort shield: a missing binding or a limiter error lets the request through, so an
  * outage of the limiter never locks every user out.
  */
-export async function withinLimit(env: Env, name: LimiterName, key: string): Promise<boolean> {
+export function withinLimit(env: Env, name: LimiterName, key: string): Promise<boolean> {
   const limiter = env[name];
-  if (!limiter) return true;
+  return limiter ? limiterAllows(limiter, `${name}:${key}`) : Promise.resolve(true);
+}
+
+/** One count against a limiter binding; an erroring limiter lets the request through. */
+export async function limiterAllows(limiter: RateLimit, key: string): Promise<boolean> {
   try {
-    return (await limiter.limit({ key: `${name}:${key}` })).success;
+    return (await limiter.limit({ key })).success;
   } catch {
     return true;
   }
