@@ -1,0 +1,109 @@
+/**
+ * What is measured: each service endpoint next to the reference worker that does only the
+ * platform's irreducible work for it, and the virtual clients that drive both.
+ */
+import { send } from "./load.mjs";
+
+export const PASSWORD = "bench password, long enough";
+
+/** Endpoint vs floor, in table order; `target` is the minimum rps ratio (undefined: reported only). */
+export const PAIRS = [
+  { key: "jwks", endpoint: "GET /.well-known/jwks.json", reference: "hello", target: 0.9 },
+  { key: "me", endpoint: "GET /auth/me", reference: "verify", target: 0.85 },
+  { key: "refresh", endpoint: "POST /auth/refresh", reference: "rotate", target: 0.85 },
+  { key: "login", endpoint: "POST /auth/login", reference: "sign", target: undefined },
+];
+
+const JSON_HEADERS = { "content-type": "application/json" };
+const ok200 = (status) => status === 200;
+
+function refreshCookie(headers) {
+  const cookies = [headers["set-cookie"] ?? []].flat();
+  for (const c of cookies) {
+    const m = /^__Host-refresh_token=([^;]+)/.exec(c);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+/** Logs a user in and returns its access token and the refresh token of the new family. */
+export async function login(pool, email) {
+  const res = await send(pool, { method: "POST", path: "/auth/login", headers: JSON_HEADERS, body: JSON.stringify({ email, password: PASSWORD }) });
+  const refreshToken = refreshCookie(res.headers);
+  if (res.status !== 200 || !refreshToken) throw new Error(`login ${email}: ${res.status} ${res.body.slice(0, 200)}`);
+  return { email, accessToken: JSON.parse(res.body).access_token, refreshToken, ms: res.ms };
+}
+
+/** One account per virtual client, registered and logged in: its own access token and refresh chain. */
+export async function setupUsers(pool, count, runId) {
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const email = `bench-${runId}-${i}@example.com`;
+      const res = await send(pool, { method: "POST", path: "/auth/register", headers: JSON_HEADERS, body: JSON.stringify({ email, password: PASSWORD }) });
+      if (res.status !== 201) throw new Error(`register ${email}: ${res.status} ${res.body.slice(0, 200)}`);
+      return login(pool, email);
+    }),
+  );
+}
+
+/** Starts one rotation chain per virtual client in the `rotate` reference. */
+async function seedChain(pool) {
+  const res = await send(pool, { method: "POST", path: "/seed" });
+  if (res.status !== 200) throw new Error(`rotate /seed: ${res.status} ${res.body.slice(0, 200)}`);
+  return JSON.parse(res.body).refresh_token;
+}
+
+/** A client that walks its own chain: each 200 carries the `refresh_token` of the next step. */
+function chainClient(path, state, restart) {
+  return {
+    request: () => ({ method: "POST", path, headers: JSON_HEADERS, body: JSON.stringify({ refresh_token: state.token }) }),
+    accept(status, body) {
+      if (status !== 200) return false;
+      const next = JSON.parse(body).refresh_token;
+      if (typeof next !== "string") return false;
+      state.token = next;
+      return true;
+    },
+    // A broken chain (an error, already counted) starts over from a fresh login or seed.
+    recover: async () => {
+      state.token = await restart();
+    },
+  };
+}
+
+/**
+ * Virtual clients for one side of a pair. `users` are the logged-in accounts (one per client).
+ * Clients keep their state across runs, so refresh chains go on where the previous run stopped.
+ */
+export async function makeClients(pairKey, side, { users, servicePool, referencePool }) {
+  const simple = (req, check = ok200) => users.map(() => ({ request: () => req, accept: check }));
+  if (pairKey === "jwks") {
+    return side === "endpoint"
+      ? simple({ path: "/.well-known/jwks.json" }, (s, b) => s === 200 && b.startsWith('{"keys":['))
+      : simple({ path: "/" });
+  }
+  if (pairKey === "me") {
+    const path = side === "endpoint" ? "/auth/me" : "/";
+    return users.map((u) => ({ request: () => ({ path, headers: { authorization: `Bearer ${u.accessToken}` } }), accept: ok200 }));
+  }
+  if (pairKey === "refresh") {
+    if (side === "endpoint") {
+      return users.map((u) => {
+        const state = { token: u.refreshToken };
+        return chainClient("/auth/refresh", state, async () => (await login(servicePool, u.email)).refreshToken);
+      });
+    }
+    return Promise.all(
+      users.map(async () => chainClient("/", { token: await seedChain(referencePool) }, () => seedChain(referencePool))),
+    );
+  }
+  if (pairKey === "login") {
+    return side === "endpoint"
+      ? users.map((u) => ({
+          request: () => ({ method: "POST", path: "/auth/login", headers: JSON_HEADERS, body: JSON.stringify({ email: u.email, password: PASSWORD }) }),
+          accept: ok200,
+        }))
+      : simple({ method: "POST", path: "/" });
+  }
+  throw new Error(`unknown pair ${pairKey}`);
+}

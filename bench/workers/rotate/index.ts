@@ -1,0 +1,39 @@
+/**
+ * Reference `rotate`: the irreducible work of a refresh-token rotation. One D1 batch of two writes
+ * (consume the presented token with a conditional UPDATE, INSERT its child) plus one RS256 sign.
+ * POST /setup creates the table, POST /seed starts a chain, POST / rotates `{"refresh_token"}`.
+ */
+import { json, signAccessToken, type KeyEnv } from "../shared/claims";
+
+interface Env extends KeyEnv {
+  DB: D1Database;
+}
+
+const newToken = () => crypto.randomUUID() + crypto.randomUUID();
+
+export default {
+  async fetch(request: Request, env: Env) {
+    const path = new URL(request.url).pathname;
+    const now = Date.now();
+    if (path === "/setup") {
+      await env.DB.exec(
+        "CREATE TABLE IF NOT EXISTS tokens (id TEXT PRIMARY KEY, token_hash TEXT NOT NULL UNIQUE, created_at INTEGER NOT NULL, used_at INTEGER, child_id TEXT)",
+      );
+      return json({ ok: true });
+    }
+    if (path === "/seed") {
+      const token = newToken();
+      await env.DB.prepare("INSERT INTO tokens (id, token_hash, created_at) VALUES (?1, ?2, ?3)").bind(crypto.randomUUID(), token, now).run();
+      return json({ refresh_token: token });
+    }
+    const { refresh_token: presented } = (await request.json()) as { refresh_token?: string };
+    const child = newToken();
+    const childId = crypto.randomUUID();
+    const [consumed] = await env.DB.batch([
+      env.DB.prepare("UPDATE tokens SET used_at = ?1, child_id = ?2 WHERE token_hash = ?3 AND used_at IS NULL").bind(now, childId, presented ?? ""),
+      env.DB.prepare("INSERT INTO tokens (id, token_hash, created_at) VALUES (?1, ?2, ?3)").bind(childId, child, now),
+    ]);
+    if (consumed?.meta.changes !== 1) return json({ error: "invalid_grant" }, 401);
+    return json({ access_token: await signAccessToken(env, "bench-user", "bench-session"), refresh_token: child });
+  },
+};
