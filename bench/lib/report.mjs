@@ -67,7 +67,7 @@ export function extrasTable(extras) {
     lines.push(`| CPU of the password hash alone (6 chained PBKDF2-SHA256 calls of 100,000 iterations, in the \`sign\` worker) | ${fmt(login.hashCpuMs, 1)} ms = ${fmt((login.hashCpuMs / login.cpuMs) * 100, 0)}% of a login | a single call above 100,000 iterations is refused in production |`);
   }
   if (proxy) {
-    lines.push(`| \`hello\` through wrangler dev's own port (its ProxyWorker), for comparison | ${fmt(proxy.rps, 0)} req/s, p50 ${fmt(proxy.p50, 2)} ms, ${proxy.errors} errors (direct: ${fmt(proxy.directRps, 0)} req/s) | not measured through it: see notes |`);
+    lines.push(`| \`hello\` through wrangler dev's own port (its ProxyWorker), for comparison | ${fmt(proxy.rps, 0)} req/s, p50 ${fmt(proxy.p50, 2)} ms, ${proxy.errors} errors (direct: ${fmt(proxy.directRps, 0)} req/s) | not measured through it: see Method |`);
   }
   return lines.join("\n");
 }
