@@ -12,6 +12,7 @@ import { openDatabase } from "./db/client";
 import type { AppEnv, Env } from "./env";
 import { AuthError, errorResponse } from "./errors";
 import { runHousekeeping } from "./housekeeping";
+import { getKeyMaterial, type KeyMaterial } from "./keys";
 import { isAllowedOrigin, requireAllowedOriginForCookie } from "./middleware/origin-guard";
 import { rateLimitByIp } from "./middleware/rate-limit";
 import { accountRoutes } from "./routes/account";
@@ -48,7 +49,8 @@ app.use(
     },
   }),
 );
-app.use("/auth/*", rateLimitByIp("AUTH_RATE_LIMITER"));
+// Routes with their own per-IP limiter (login, register, refresh) are not counted twice.
+app.use("/auth/*", except(["/auth/login", "/auth/register", "/auth/refresh"], rateLimitByIp("AUTH_RATE_LIMITER")));
 app.use("/admin/*", rateLimitByIp("AUTH_RATE_LIMITER"));
 app.use("/auth/*", requireAllowedOriginForCookie);
 
@@ -81,8 +83,26 @@ function answerWrongMethodsWith405(hono: Hono<AppEnv>) {
   }
 }
 
+/**
+ * The JWKS is what every verifier fetches. A plain GET of it skips routing and middleware and gets
+ * the same body and headers the Hono route produced for this isolate's key set (captured once).
+ */
+let jwksFastPath: { keys: KeyMaterial; headers: Headers } | undefined;
+
+async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  if (request.method === "GET" && request.url.endsWith("/.well-known/jwks.json") && !request.headers.has("If-None-Match")) {
+    // A key that fails to load is the Hono route's to answer (503/500 with the JSON error shape).
+    const keys = await getKeyMaterial(env).catch(() => undefined);
+    if (keys && jwksFastPath?.keys === keys) return new Response(keys.jwksJson, { headers: jwksFastPath.headers });
+    const res = await app.fetch(request, env, ctx);
+    if (keys && res.status === 200) jwksFastPath = { keys, headers: new Headers(res.headers) };
+    return res;
+  }
+  return app.fetch(request, env, ctx);
+}
+
 export default {
-  fetch: app.fetch,
+  fetch,
   async scheduled(_controller, env, ctx) {
     ctx.waitUntil(runHousekeeping(openDatabase(env.DB), getConfig(env).sessionIdleTimeoutMs).then(() => undefined));
   },

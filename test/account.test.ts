@@ -26,13 +26,21 @@ describe("rate limits (Workers Rate Limiting binding)", () => {
     expect((await callWith(strict("REGISTER_RATE_LIMITER"), "/auth/register", json({}, uniqueIp()))).status).toBe(400);
   });
 
-  it("refreshes per IP and all auth requests per IP", async () => {
-    for (const name of ["REFRESH_RATE_LIMITER", "AUTH_RATE_LIMITER"]) {
-      const ip = uniqueIp();
-      const statuses = [];
-      for (let i = 0; i < 4; i++) statuses.push((await callWith(strict(name), "/auth/refresh", json({ refresh_token: "x" }, ip))).status);
-      expect(statuses).toEqual([401, 401, 401, 429]);
-    }
+  it("refreshes per IP", async () => {
+    const ip = uniqueIp();
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await callWith(strict("REFRESH_RATE_LIMITER"), "/auth/refresh", json({ refresh_token: "x" }, ip))).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+  });
+
+  it("every other auth request per IP (each request counts against exactly one per-IP limiter)", async () => {
+    const ip = uniqueIp();
+    const get = (path: string) => callWith(strict("AUTH_RATE_LIMITER"), path, { headers: { "CF-Connecting-IP": ip } });
+    const statuses = [(await get("/auth/me")).status, (await get("/auth/sessions")).status, (await get("/auth/me")).status];
+    expect(statuses).toEqual([401, 401, 401]);
+    expect((await get("/auth/me")).status).toBe(429);
+    // login, register and refresh have their own per-IP limiters and are not counted twice.
+    expect((await callWith(strict("AUTH_RATE_LIMITER"), "/auth/refresh", json({ refresh_token: "x" }, ip))).status).toBe(401);
   });
 
   it("failed logins per email+IP lock that pair, even with the right password, but not the user elsewhere", async () => {
@@ -112,6 +120,7 @@ describe("disabled users", () => {
   it("cannot log in or refresh, and their live access tokens are refused", async () => {
     const user = await register();
     const child = refreshCookieOf(await refreshWithCookie(user.refreshToken))!;
+    expect((await me(user.accessToken)).status).toBe(200); // now in /auth/me's per-isolate cache
     expect((await admin(`/admin/users/${user.userId}/disable`)).status).toBe(204);
     expect((await me(user.accessToken)).status).toBe(401);
     expect((await call("/auth/sessions", { headers: bearer(user.accessToken) })).status).toBe(401);

@@ -60,69 +60,39 @@ export interface RotatedToken {
  */
 export async function rotateRefreshToken(db: Database, input: RotationInput): Promise<RotatedToken | undefined> {
   const { presentedHash, child, sealedChild, now, idleCutoff, refreshTtlMs, event } = input;
-  const [, , , , created] = await guardStorage(() =>
-    db.batch([
-      db
-        .update(refreshTokens)
-        .set({ usedAt: now, childId: child.id, sealedChild })
-        .where(
-          and(
-            eq(refreshTokens.tokenHash, presentedHash),
-            isNull(refreshTokens.usedAt),
-            gt(refreshTokens.expiresAt, now),
-            sql`exists (select 1 from ${sessions} s join ${users} u on u.id = s.user_id
-              where s.id = ${refreshTokens.sessionId} and s.revoked_at is null and s.expires_at > ${now}
-              and s.last_used_at > ${idleCutoff} and u.disabled_at is null)`,
-          ),
-        ),
-      db.insert(refreshTokens).select(
-        db
-          .select({
-            id: sql<string>`${child.id}`.as("id"),
-            sessionId: refreshTokens.sessionId,
-            tokenHash: sql<string>`${child.tokenHash}`.as("token_hash"),
-            createdAt: sql<number>`${now}`.as("created_at"),
-            expiresAt: sql<number>`min(${now + refreshTtlMs}, ${sessions.expiresAt})`.as("expires_at"),
-            usedAt: sql<null>`null`.as("used_at"),
-            childId: sql<null>`null`.as("child_id"),
-            sealedChild: sql<null>`null`.as("sealed_child"),
-            accessJti: sql<string>`${child.accessJti}`.as("access_jti"),
-            accessExpiresAt: sql<number>`${child.accessExpiresAt}`.as("access_expires_at"),
-          })
-          .from(refreshTokens)
-          .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-          .where(and(eq(refreshTokens.tokenHash, presentedHash), eq(refreshTokens.childId, child.id))),
-      ),
-      db
-        .update(sessions)
-        .set({ lastUsedAt: now })
-        .where(sql`${sessions.id} = (select ${refreshTokens.sessionId} from ${refreshTokens} where ${refreshTokens.id} = ${child.id})`),
-      db.insert(authEvents).select(
-        db
-          .select({
-            id: sql<null>`null`.as("id"),
-            type: sql<"refresh">`'refresh'`.as("type"),
-            userId: sessions.userId,
-            sessionId: sessions.id,
-            ip: sql<string | null>`${event.ip ?? null}`.as("ip"),
-            userAgent: sql<string | null>`${event.userAgent?.slice(0, 256) ?? null}`.as("user_agent"),
-            detail: sql<null>`null`.as("detail"),
-            createdAt: sql<number>`${now}`.as("created_at"),
-          })
-          .from(refreshTokens)
-          .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-          .where(eq(refreshTokens.id, child.id)),
-      ),
-      db
-        .select({ sessionId: sessions.id, userId: sessions.userId, role: users.role, expiresAt: refreshTokens.expiresAt })
-        .from(refreshTokens)
-        .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-        .innerJoin(users, eq(users.id, sessions.userId))
-        .where(eq(refreshTokens.id, child.id)),
+  const d1 = db.$client;
+  const [, inserted, touched] = await guardStorage(() =>
+    d1.batch([
+      d1.prepare(ROTATE_CONSUME).bind(now, child.id, sealedChild, presentedHash, idleCutoff),
+      d1.prepare(ROTATE_INSERT_CHILD).bind(child.id, child.tokenHash, now, now + refreshTtlMs, child.accessJti, child.accessExpiresAt, presentedHash),
+      d1.prepare(ROTATE_TOUCH_FAMILY).bind(now, child.id),
+      d1.prepare(ROTATE_EVENT).bind(event.ip ?? null, event.userAgent?.slice(0, 256) ?? null, now, child.id),
     ]),
   );
-  return created[0];
+  const token = inserted?.results[0] as { session_id: string; expires_at: number } | undefined;
+  const family = touched?.results[0] as { user_id: string; role: string } | undefined;
+  if (!token || !family) return undefined;
+  return { sessionId: token.session_id, userId: family.user_id, role: family.role, expiresAt: token.expires_at };
 }
+
+// The rotation's statements as fixed SQL text: built once, not by the query builder on every refresh.
+// Every statement after the first acts only if the first consumed the token (it set child_id).
+const ROTATE_CONSUME = `update refresh_tokens set used_at = ?1, child_id = ?2, sealed_child = ?3
+  where token_hash = ?4 and used_at is null and expires_at > ?1
+  and exists (select 1 from sessions s join users u on u.id = s.user_id
+    where s.id = refresh_tokens.session_id and s.revoked_at is null and s.expires_at > ?1
+    and s.last_used_at > ?5 and u.disabled_at is null)`;
+const ROTATE_INSERT_CHILD = `insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at, access_jti, access_expires_at)
+  select ?1, t.session_id, ?2, ?3, min(?4, s.expires_at), ?5, ?6
+  from refresh_tokens t join sessions s on s.id = t.session_id
+  where t.token_hash = ?7 and t.child_id = ?1
+  returning session_id, expires_at`;
+const ROTATE_TOUCH_FAMILY = `update sessions set last_used_at = ?1
+  where id = (select session_id from refresh_tokens where id = ?2)
+  returning user_id, (select role from users where users.id = sessions.user_id) as role`;
+const ROTATE_EVENT = `insert into auth_events (type, user_id, session_id, ip, user_agent, created_at)
+  select 'refresh', s.user_id, s.id, ?1, ?2, ?3
+  from refresh_tokens t join sessions s on s.id = t.session_id where t.id = ?4`;
 
 const childToken = alias(refreshTokens, "child");
 

@@ -130,12 +130,29 @@ authRoutes.post("/logout-all", requireAccessToken, async (c) => {
 });
 
 authRoutes.get("/me", requireAccessToken, async (c) => {
+  const { sub } = c.var.claims;
+  const cached = meCache.get(sub);
+  if (cached && cached.until > Date.now()) {
+    noStore(c);
+    return c.json({ user: cached.user });
+  }
   const deps = await sessionDeps(c);
-  const user = await findUserById(deps.db, c.var.claims.sub);
+  const user = await findUserById(deps.db, sub);
   if (!user || user.disabledAt !== null) throw invalidToken("The account no longer exists or is disabled.");
+  if (meCache.size >= ME_CACHE_MAX) meCache.clear();
+  meCache.set(sub, { user: publicUser(user), until: Date.now() + ME_CACHE_MS });
   noStore(c);
   return c.json({ user: publicUser(user) });
 });
+
+/**
+ * /auth/me answers from a short per-isolate cache of the public user view. Staleness is bounded and
+ * harmless for access: disabling a user (and logout-all, password change) cuts its tokens off in KV,
+ * which requireAccessToken checks on every request before this handler runs.
+ */
+const ME_CACHE_MS = 30_000;
+const ME_CACHE_MAX = 10_000;
+const meCache = new Map<string, { user: ReturnType<typeof publicUser>; until: number }>();
 
 /** Logout's optional `{"refresh_token"}` body; anything that is not JSON is simply no token. */
 async function optionalBodyToken(c: Context<AppEnv>): Promise<string | undefined> {
