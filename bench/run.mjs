@@ -11,6 +11,7 @@
  *   options: --only jwks,me,refresh,login   --app <dir> (another checkout of the service)
  *            --out <file>   --strict (also fail on missed targets)   --port-base 8790
  *            --duration <seconds per run>   --rounds <n>
+ *            --without-rate-limits (drop the local Rate Limiting simulation from the service's config)
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -35,6 +36,7 @@ const { values: opts } = parseArgs({
     "port-base": { type: "string", default: "8790" },
     duration: { type: "string" },
     rounds: { type: "string" },
+    "without-rate-limits": { type: "boolean", default: false },
   },
 });
 const QUICK = opts.quick;
@@ -46,7 +48,7 @@ if (opts.rounds) SETTINGS.rounds = Number(opts.rounds);
 const PAIR_KEYS = opts.only.split(",").map((s) => s.trim());
 const APP = resolve(opts.app);
 // bench/RESULTS.md holds full runs of this checkout only; anything else goes to --out if given.
-const DEFAULT_RUN = !QUICK && !opts.duration && !opts.rounds && resolve(opts.app) === REPO && opts.only === PAIRS.map((p) => p.key).join(",");
+const DEFAULT_RUN = !QUICK && !opts["without-rate-limits"] && !opts.duration && !opts.rounds && resolve(opts.app) === REPO && opts.only === PAIRS.map((p) => p.key).join(",");
 const OUT = opts.out ? resolve(opts.out) : DEFAULT_RUN ? join(BENCH_DIR, "RESULTS.md") : undefined;
 const PORT = Number(opts["port-base"]);
 const REFERENCES = ["hello", "verify", "rotate", "sign"];
@@ -81,7 +83,7 @@ async function main() {
   const { generateSigningKey } = await import(join(REPO, "scripts", "generate-key.mjs"));
   const envFile = join(TMP, "bench.env");
   writeFileSync(envFile, `SIGNING_KEY='${JSON.stringify(generateSigningKey().privateJwk)}'\n`, { mode: 0o600 });
-  const app = snapshotService(APP, TMP);
+  const app = snapshotService(APP, TMP, { withoutRateLimits: opts["without-rate-limits"] });
   const statePath = (name) => join(TMP, `state-${name}`);
   const [refs, bundle] = await Promise.all([
     startReferences(app, envFile, statePath),
