@@ -27,7 +27,22 @@ const MAX_BODY_BYTES = 8 * 1024;
 const app = new Hono<AppEnv>();
 
 // The JWKS and discovery documents are fetched cross-origin by design.
-app.use("/.well-known/*", secureHeaders({ crossOriginResourcePolicy: "cross-origin" }));
+// Public JSON documents fetched by every verifier: readable cross-origin, and only the headers that
+// matter for a JSON document (the browser-page ones add bytes to the hottest response for nothing).
+app.use(
+  "/.well-known/*",
+  secureHeaders({
+    crossOriginResourcePolicy: "cross-origin",
+    crossOriginOpenerPolicy: false,
+    originAgentCluster: false,
+    referrerPolicy: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xFrameOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
+  }),
+);
 app.use(except("/.well-known/*", secureHeaders()));
 
 app.use(
