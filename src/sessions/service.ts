@@ -10,7 +10,6 @@ import type { KeyMaterial } from "../keys";
 import { revokeAccessTokens } from "../revocation";
 import { signAccessToken } from "../tokens";
 import { limiterAllows, rateLimited } from "../middleware/rate-limit";
-import { logSecurityEvent } from "../db/events";
 import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, openChildToken, sealChildToken } from "./refresh-token";
 
 export interface ClientInfo {
@@ -97,7 +96,6 @@ export async function refreshSession(deps: SessionDeps, presented: unknown, clie
     event: client,
   });
   if (rotated) {
-    logSecurityEvent({ type: "refresh", userId: rotated.userId, sessionId: rotated.sessionId, ...client }, now);
     const accessToken = await signAccessToken(
       { userId: rotated.userId, sessionId: rotated.sessionId, role: rotated.role, jti: child.accessJti, issuedAt: Math.floor(now / 1000) },
       keys,

@@ -9,7 +9,8 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 /** True for the configured origins and the worker's own origin. */
 export function isAllowedOrigin(origin: string | undefined, requestUrl: string, allowed: ReadonlySet<string>): origin is string {
   if (!origin) return false;
-  return allowed.has(origin) || origin === new URL(requestUrl).origin;
+  // Same as origin === new URL(requestUrl).origin, without parsing the URL on every request.
+  return allowed.has(origin) || (requestUrl.startsWith(origin) && requestUrl[origin.length] === "/");
 }
 
 /**
