@@ -6,6 +6,7 @@
 import { and, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "./db/client";
 import { authEvents, refreshTokens, sessions } from "./db/schema";
+import { lastUsedAtOf } from "./db/sessions";
 import { guardStorage } from "./errors";
 
 /** Ended families are kept this long for the audit trail and for "session revoked" answers. */
@@ -23,7 +24,7 @@ export async function runHousekeeping(db: Database, idleTimeoutMs: number, now =
   const endedSessions = or(
     and(isNotNull(sessions.revokedAt), lt(sessions.revokedAt, endedBefore)),
     lt(sessions.expiresAt, endedBefore),
-    lt(sessions.lastUsedAt, endedBefore - idleTimeoutMs),
+    lt(lastUsedAtOf(sessions.id), endedBefore - idleTimeoutMs),
   );
   const [tokensOfEnded, expiredTokens, ended, events] = await guardStorage(() =>
     db.batch([

@@ -147,7 +147,7 @@ export async function storageDigest(): Promise<Record<string, unknown>> {
             (select coalesce(sum(updated_at), 0) from users) as users_updated_sum,
             (select count(*) from sessions) as sessions,
             (select count(*) from sessions where revoked_at is not null) as revoked_sessions,
-            (select coalesce(sum(last_used_at), 0) from sessions) as last_used_sum,
+            (select coalesce(sum(created_at), 0) from refresh_tokens) as token_created_sum,
             (select count(*) from refresh_tokens) as refresh_tokens,
             (select count(*) from refresh_tokens where used_at is not null) as used_tokens`,
   ).first())!;

@@ -153,7 +153,14 @@ describe("scheduled housekeeping", () => {
     const expiredToken = await register();
     await env.DB.prepare("update refresh_tokens set expires_at = ? where session_id = ?").bind(Date.now() - 1000, sidOf(expiredToken.accessToken)).run();
 
+    const idle = await register();
+    const idleSince = Date.now() - 15 * 24 * 3600 * 1000; // 7 days idle timeout + 7 days retention, and more
+    await env.DB.prepare("update refresh_tokens set created_at = ? where session_id = ?").bind(idleSince, sidOf(idle.accessToken)).run();
+    await env.DB.prepare("update sessions set created_at = ? where id = ?").bind(idleSince, sidOf(idle.accessToken)).run();
+
     await runCron();
+
+    expect(await count("select count(*) as n from sessions where id = ?", sidOf(idle.accessToken))).toBe(0);
 
     expect(await count("select count(*) as n from sessions where id = ?", sidOf(ended.accessToken))).toBe(0);
     expect(await count("select count(*) as n from refresh_tokens where session_id = ?", sidOf(ended.accessToken))).toBe(0);

@@ -24,7 +24,8 @@ export const sessions = sqliteTable(
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
     createdAt: integer("created_at").notNull(),
-    lastUsedAt: integer("last_used_at").notNull(),
+    // No last_used_at column: a family was last used when its newest refresh token was created
+    // (see lastUsedAtOf in src/db/sessions.ts), so a rotation never has to update this row.
     /** Absolute end of the family, whatever the refreshes. */
     expiresAt: integer("expires_at").notNull(),
     revokedAt: integer("revoked_at"),
@@ -58,7 +59,10 @@ export const refreshTokens = sqliteTable(
     accessJti: text("access_jti").notNull(),
     accessExpiresAt: integer("access_expires_at").notNull(),
   },
-  (t) => [index("refresh_tokens_session_id_idx").on(t.sessionId), index("refresh_tokens_expires_at_idx").on(t.expiresAt)],
+  (t) => [
+    index("refresh_tokens_session_created_idx").on(t.sessionId, t.createdAt),
+    index("refresh_tokens_expires_at_idx").on(t.expiresAt),
+  ],
 );
 
 export const authEventTypes = [

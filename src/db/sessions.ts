@@ -30,7 +30,7 @@ export interface NewSession {
 /** Statements that start a family with its first token; the caller batches them (e.g. with a new user). */
 export function insertSessionStatements(db: Database, session: NewSession, token: NewRefreshToken, now: number) {
   return [
-    db.insert(sessions).values({ ...session, createdAt: now, lastUsedAt: now }),
+    db.insert(sessions).values({ ...session, createdAt: now }),
     db.insert(refreshTokens).values({ ...token, sessionId: session.id, createdAt: now }),
   ] as const;
 }
@@ -54,45 +54,51 @@ export interface RotatedToken {
 
 /**
  * The whole rotation in one batch: consume the presented token only if it is unused, unexpired and
- * its family is live (conditional UPDATE), then create the child, touch the family, record the event
- * and read back what the access token needs; every later statement only acts if the UPDATE won.
+ * its family is live (conditional UPDATE), then create the child and record the event, reading back
+ * what the access token needs; every later statement only acts if the UPDATE won.
  * Returns undefined when the presented token could not be consumed.
  */
 export async function rotateRefreshToken(db: Database, input: RotationInput): Promise<RotatedToken | undefined> {
   const { presentedHash, child, sealedChild, now, idleCutoff, refreshTtlMs, event } = input;
   const d1 = db.$client;
-  const [, inserted, touched] = await guardStorage(() =>
+  const [, inserted, recorded] = await guardStorage(() =>
     d1.batch([
       d1.prepare(ROTATE_CONSUME).bind(now, child.id, sealedChild, presentedHash, idleCutoff),
       d1.prepare(ROTATE_INSERT_CHILD).bind(child.id, child.tokenHash, now, now + refreshTtlMs, child.accessJti, child.accessExpiresAt, presentedHash),
-      d1.prepare(ROTATE_TOUCH_FAMILY).bind(now, child.id),
       d1.prepare(ROTATE_EVENT).bind(event.ip ?? null, event.userAgent?.slice(0, 256) ?? null, now, child.id),
     ]),
   );
   const token = inserted?.results[0] as { session_id: string; expires_at: number } | undefined;
-  const family = touched?.results[0] as { user_id: string; role: string } | undefined;
+  const family = recorded?.results[0] as { user_id: string; role: string } | undefined;
   if (!token || !family) return undefined;
   return { sessionId: token.session_id, userId: family.user_id, role: family.role, expiresAt: token.expires_at };
 }
 
 // The rotation's statements as fixed SQL text: built once, not by the query builder on every refresh.
 // Every statement after the first acts only if the first consumed the token (it set child_id).
+// Only the family's current token can be consumed, and it was created when the family was last
+// used: its created_at is the idle-timeout check.
 const ROTATE_CONSUME = `update refresh_tokens set used_at = ?1, child_id = ?2, sealed_child = ?3
-  where token_hash = ?4 and used_at is null and expires_at > ?1
+  where token_hash = ?4 and used_at is null and expires_at > ?1 and created_at > ?5
   and exists (select 1 from sessions s join users u on u.id = s.user_id
     where s.id = refresh_tokens.session_id and s.revoked_at is null and s.expires_at > ?1
-    and s.last_used_at > ?5 and u.disabled_at is null)`;
+    and u.disabled_at is null)`;
 const ROTATE_INSERT_CHILD = `insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at, access_jti, access_expires_at)
   select ?1, t.session_id, ?2, ?3, min(?4, s.expires_at), ?5, ?6
   from refresh_tokens t join sessions s on s.id = t.session_id
   where t.token_hash = ?7 and t.child_id = ?1
   returning session_id, expires_at`;
-const ROTATE_TOUCH_FAMILY = `update sessions set last_used_at = ?1
-  where id = (select session_id from refresh_tokens where id = ?2)
-  returning user_id, (select role from users where users.id = sessions.user_id) as role`;
 const ROTATE_EVENT = `insert into auth_events (type, user_id, session_id, ip, user_agent, created_at)
   select 'refresh', s.user_id, s.id, ?1, ?2, ?3
-  from refresh_tokens t join sessions s on s.id = t.session_id where t.id = ?4`;
+  from refresh_tokens t join sessions s on s.id = t.session_id where t.id = ?4
+  returning user_id, (select role from users where users.id = auth_events.user_id) as role`;
+
+/**
+ * When a family was last used: the creation of its newest refresh token (login or last rotation);
+ * its own creation once housekeeping has deleted its expired tokens. For queries over `sessions`.
+ */
+export const lastUsedAtOf = (sessionId: typeof sessions.id) =>
+  sql<number>`coalesce((select max(rt.created_at) from refresh_tokens rt where rt.session_id = ${sessionId}), ${sessions.createdAt})`;
 
 const childToken = alias(refreshTokens, "child");
 
@@ -118,7 +124,7 @@ export function findTokenState(db: Database, tokenHash: string) {
           id: sessions.id,
           userId: sessions.userId,
           expiresAt: sessions.expiresAt,
-          lastUsedAt: sessions.lastUsedAt,
+          lastUsedAt: lastUsedAtOf(sessions.id),
           revokedAt: sessions.revokedAt,
         },
         user: { role: users.role, disabledAt: users.disabledAt },
@@ -205,14 +211,19 @@ export function findSessionOwner(db: Database, sessionId: string): Promise<Pick<
 
 /** Live families of a user, most recently used first. */
 export function listLiveSessions(db: Database, userId: string, now: number, idleCutoff: number) {
+  const lastUsedAt = lastUsedAtOf(sessions.id);
   return guardStorage(() =>
     db
-      .select()
+      .select({
+        id: sessions.id,
+        createdAt: sessions.createdAt,
+        lastUsedAt,
+        expiresAt: sessions.expiresAt,
+        userAgent: sessions.userAgent,
+      })
       .from(sessions)
-      .where(
-        and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now), gt(sessions.lastUsedAt, idleCutoff)),
-      )
-      .orderBy(sql`${sessions.lastUsedAt} desc`)
+      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now), gt(lastUsedAt, idleCutoff)))
+      .orderBy(sql`${lastUsedAt} desc`)
       .all(),
   );
 }
