@@ -104,8 +104,11 @@ function answerWrongMethodsWith405(hono: Hono<AppEnv>) {
  */
 let jwksFastPath: { keys: KeyMaterial; headers: Headers } | undefined;
 
+/** The path (and query) of an absolute URL, without parsing all of it. */
+const pathOf = (url: string) => url.slice(url.indexOf("/", url.indexOf("//") + 2));
+
 async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
-  if (request.method === "GET" && request.url.endsWith("/.well-known/jwks.json") && !request.headers.has("If-None-Match")) {
+  if (request.method === "GET" && pathOf(request.url) === "/.well-known/jwks.json" && !request.headers.has("If-None-Match")) {
     // A key that fails to load is the Hono route's to answer (503/500 with the JSON error shape).
     const keys = await getKeyMaterial(env).catch(() => undefined);
     if (keys && jwksFastPath?.keys === keys) return new Response(keys.jwksJson, { headers: jwksFastPath.headers });

@@ -91,3 +91,11 @@ describe("security headers", () => {
     expect(health.headers.get("X-Content-Type-Options")).toBe("nosniff");
   });
 });
+
+describe("routing of the JWKS", () => {
+  it("serves it only at /.well-known/jwks.json, also with a query string", async () => {
+    await call("/.well-known/jwks.json");
+    expect((await call("/nested/.well-known/jwks.json")).status).toBe(404);
+    expect((await call("/.well-known/jwks.json?v=2")).status).toBe(200);
+  });
+});
