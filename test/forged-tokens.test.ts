@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { base64url, exportJWK, generateKeyPair, importPKCS8, SignJWT, type JWTPayload } from "jose";
+import { base64url, generateKeyPair, importPKCS8, SignJWT, type JWTPayload } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { call, decodePayload, me, register, type Login } from "./helpers";
 

@@ -9,7 +9,7 @@ import { guardStorage } from "../errors";
 import { CLOCK_TOLERANCE_SECONDS } from "../tokens";
 import type { Database } from "./client";
 import { insertAuthEvent, logSecurityEvent, type AuthEventInput } from "./events";
-import { authEvents, refreshTokens, sessions, users, type Session } from "./schema";
+import { refreshTokens, sessions, users, type Session } from "./schema";
 
 export interface NewRefreshToken {
   id: string;
@@ -37,7 +37,8 @@ export function insertSessionStatements(db: Database, session: NewSession, token
 
 export interface RotationInput {
   presentedHash: string;
-  child: NewRefreshToken;
+  /** The child's expiry is computed in the batch: min(now + refresh TTL, the family's end). */
+  child: Omit<NewRefreshToken, "expiresAt">;
   sealedChild: string;
   now: number;
   idleCutoff: number;
@@ -149,6 +150,13 @@ export interface LiveAccessToken {
   exp: number;
 }
 
+const liveAccessTokenColumns = { jti: refreshTokens.accessJti, expiresAt: refreshTokens.accessExpiresAt };
+const stillAcceptable = (now: number) => gt(refreshTokens.accessExpiresAt, now - ACCEPTANCE_LEEWAY_MS);
+const toLiveAccessToken = (row: { jti: string; expiresAt: number }): LiveAccessToken => ({
+  jti: row.jti,
+  exp: Math.ceil(row.expiresAt / 1000),
+});
+
 /**
  * Revokes families (by id, or all of a user's) in one batch with the event, and returns the live
  * access tokens they had issued. Revoked families can never rotate again (see the rotation UPDATE).
@@ -178,29 +186,25 @@ export async function revokeSessions(
         .returning({ id: sessions.id }),
       insertAuthEvent(db, event, now),
       db
-        .select({ jti: refreshTokens.accessJti, expiresAt: refreshTokens.accessExpiresAt })
+        .select(liveAccessTokenColumns)
         .from(refreshTokens)
         .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
-        .where(and(scope, gt(refreshTokens.accessExpiresAt, now - ACCEPTANCE_LEEWAY_MS))),
+        .where(and(scope, stillAcceptable(now))),
       ...alongWith,
     ]),
   );
   logSecurityEvent(event, now);
   return {
     revoked: revoked.length,
-    liveAccessTokens: live.map((t) => ({ jti: t.jti, exp: Math.ceil(t.expiresAt / 1000) })),
+    liveAccessTokens: live.map(toLiveAccessToken),
   };
 }
 
 export async function liveAccessTokensOf(db: Database, sessionId: string, now: number): Promise<LiveAccessToken[]> {
   const rows = await guardStorage(() =>
-    db
-      .select({ jti: refreshTokens.accessJti, expiresAt: refreshTokens.accessExpiresAt })
-      .from(refreshTokens)
-      .where(and(eq(refreshTokens.sessionId, sessionId), gt(refreshTokens.accessExpiresAt, now - ACCEPTANCE_LEEWAY_MS)))
-      .all(),
+    db.select(liveAccessTokenColumns).from(refreshTokens).where(and(eq(refreshTokens.sessionId, sessionId), stillAcceptable(now))).all(),
   );
-  return rows.map((t) => ({ jti: t.jti, exp: Math.ceil(t.expiresAt / 1000) }));
+  return rows.map(toLiveAccessToken);
 }
 
 export function findSessionOwner(db: Database, sessionId: string): Promise<Pick<Session, "id" | "userId"> | undefined> {

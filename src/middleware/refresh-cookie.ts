@@ -7,7 +7,7 @@ import { invalidRequest } from "../errors";
 export const REFRESH_COOKIE = "refresh_token";
 export const REFRESH_COOKIE_FULL_NAME = `__Host-${REFRESH_COOKIE}`;
 
-/** Same parser as {@link readRefreshCookie}, so the Origin guard and the handlers agree. */
+/** Counted like {@link readRefreshCookie}'s duplicate check, so the Origin guard and the handlers agree. */
 export function hasRefreshCookie(c: Context): boolean {
   return refreshCookieCount(c) > 0;
 }

@@ -37,16 +37,12 @@ export interface SessionDeps {
 
 /** Creates everything a new family needs; the caller runs `statements` in its own batch. */
 export async function prepareSession(deps: SessionDeps, user: { id: string; role: string }, client: ClientInfo, now = Date.now()) {
-  const { config, keys, db } = deps;
+  const { config, db } = deps;
   const sessionId = crypto.randomUUID();
   const sessionExpiresAt = now + config.sessionAbsoluteTtlMs;
   const refreshToken = generateRefreshToken();
-  const token = await newTokenRow(refreshToken, now, config, Math.min(now + config.refreshTokenTtlMs, sessionExpiresAt));
-  const accessToken = await signAccessToken(
-    { userId: user.id, sessionId, role: user.role, jti: token.accessJti, issuedAt: Math.floor(now / 1000) },
-    keys,
-    config,
-  );
+  const token = { ...(await newTokenRow(refreshToken, now, config)), expiresAt: Math.min(now + config.refreshTokenTtlMs, sessionExpiresAt) };
+  const accessToken = await accessTokenFor(deps, { userId: user.id, sessionId, role: user.role, jti: token.accessJti }, now);
   const statements = insertSessionStatements(
     db,
     { id: sessionId, userId: user.id, expiresAt: sessionExpiresAt, userAgent: client.userAgent?.slice(0, 256) ?? null, ip: client.ip },
@@ -63,14 +59,26 @@ export async function prepareSession(deps: SessionDeps, user: { id: string; role
   return { statements, issued };
 }
 
-async function newTokenRow(token: string, now: number, config: Config, expiresAt: number): Promise<NewRefreshToken> {
+/** A refresh-token row and the id and expiry of the access token issued with it (at `now`). */
+async function newTokenRow(token: string, now: number, config: Config): Promise<Omit<NewRefreshToken, "expiresAt">> {
   return {
     id: crypto.randomUUID(),
     tokenHash: await hashRefreshToken(token),
-    expiresAt,
     accessJti: crypto.randomUUID(),
     accessExpiresAt: (Math.floor(now / 1000) + config.accessTokenTtlSeconds) * 1000,
   };
+}
+
+/**
+ * Signs the access token issued with a refresh-token row at `issuedAtMs`. The same row and time give
+ * the same token, which is how a grace-window retry gets the access token of the first answer.
+ */
+function accessTokenFor(
+  { keys, config }: SessionDeps,
+  claims: { userId: string; sessionId: string; role: string; jti: string },
+  issuedAtMs: number,
+): Promise<string> {
+  return signAccessToken({ ...claims, issuedAt: Math.floor(issuedAtMs / 1000) }, keys, config);
 }
 
 /**
@@ -82,10 +90,10 @@ async function newTokenRow(token: string, now: number, config: Config, expiresAt
  */
 export async function refreshSession(deps: SessionDeps, presented: unknown, client: ClientInfo, now = Date.now()): Promise<IssuedTokens> {
   if (!isWellFormedRefreshToken(presented)) throw invalidGrant();
-  const { db, config, keys } = deps;
+  const { db, config } = deps;
   const presentedHash = await hashRefreshToken(presented);
   const childToken = generateRefreshToken();
-  const child = await newTokenRow(childToken, now, config, 0);
+  const child = await newTokenRow(childToken, now, config);
   const rotated = await rotateRefreshToken(db, {
     presentedHash,
     child,
@@ -96,10 +104,10 @@ export async function refreshSession(deps: SessionDeps, presented: unknown, clie
     event: client,
   });
   if (rotated) {
-    const accessToken = await signAccessToken(
-      { userId: rotated.userId, sessionId: rotated.sessionId, role: rotated.role, jti: child.accessJti, issuedAt: Math.floor(now / 1000) },
-      keys,
-      config,
+    const accessToken = await accessTokenFor(
+      deps,
+      { userId: rotated.userId, sessionId: rotated.sessionId, role: rotated.role, jti: child.accessJti },
+      now,
     );
     return {
       accessToken,
@@ -118,7 +126,7 @@ export async function refreshSession(deps: SessionDeps, presented: unknown, clie
 }
 
 async function answerUnconsumable(deps: SessionDeps, presented: string, state: TokenState, client: ClientInfo, now: number): Promise<IssuedTokens> {
-  const { config, keys } = deps;
+  const { config } = deps;
   const { token, child, session, user } = state;
   const sessionLive =
     session.revokedAt === null &&
@@ -147,10 +155,10 @@ async function answerUnconsumable(deps: SessionDeps, presented: string, state: T
   if (withinGrace && token.sealedChild) {
     const childToken = await openChildToken(presented, token.sealedChild);
     if (childToken) {
-      const accessToken = await signAccessToken(
-        { userId: session.userId, sessionId: session.id, role: user.role, jti: child.accessJti, issuedAt: Math.floor(child.createdAt / 1000) },
-        keys,
-        config,
+      const accessToken = await accessTokenFor(
+        deps,
+        { userId: session.userId, sessionId: session.id, role: user.role, jti: child.accessJti },
+        child.createdAt,
       );
       return {
         accessToken,
@@ -180,10 +188,9 @@ export async function revokeFamily(
   reason: string,
   event: Parameters<typeof revokeSessions>[3],
   now = Date.now(),
-): Promise<number> {
-  const { revoked, liveAccessTokens } = await revokeSessions(deps.db, { sessionId, userId }, reason, event, now);
+): Promise<void> {
+  const { liveAccessTokens } = await revokeSessions(deps.db, { sessionId, userId }, reason, event, now);
   await revokeAccessTokens(deps.kv, liveAccessTokens, now);
-  return revoked;
 }
 
 /** Finds the family a refresh token belongs to, whatever its state (for logout). */
