@@ -100,6 +100,38 @@ describe("POST /auth/refresh: rotation", () => {
   });
 });
 
+describe("POST /auth/refresh: audit trail", () => {
+  const refreshEventsOf = (sessionId: string) =>
+    env.DB.prepare("select user_id, ip, user_agent, created_at from auth_events where type = 'refresh' and session_id = ? order by id")
+      .bind(sessionId)
+      .all<{ user_id: string; ip: string | null; user_agent: string | null; created_at: number }>()
+      .then((r) => r.results);
+
+  it("each rotation records one refresh event with the client's IP and user agent", async () => {
+    const user = await register();
+    const sessionId = sessionIdOf(user.accessToken);
+    const client = { "CF-Connecting-IP": "198.51.100.7", "User-Agent": "audit-test/1.0" };
+    const before = Date.now();
+    const first = await refreshWithCookie(user.refreshToken, client);
+    expect(first.status).toBe(200);
+    expect((await refreshWithCookie(refreshCookieOf(first)!, { ...client, "CF-Connecting-IP": "198.51.100.8" })).status).toBe(200);
+    const events = await refreshEventsOf(sessionId);
+    expect(events).toMatchObject([
+      { user_id: decodePayload(user.accessToken).sub, ip: "198.51.100.7", user_agent: "audit-test/1.0" },
+      { ip: "198.51.100.8" },
+    ]);
+    expect(events[0]!.created_at).toBeGreaterThanOrEqual(before);
+  });
+
+  it("concurrent retries and a grace-window retry of one token record one refresh event", async () => {
+    const user = await register();
+    const responses = await Promise.all(Array.from({ length: 5 }, () => refreshWithCookie(user.refreshToken)));
+    expect(responses.map((r) => r.status)).toEqual(Array(5).fill(200));
+    expect((await refreshWithCookie(user.refreshToken)).status).toBe(200);
+    expect(await refreshEventsOf(sessionIdOf(user.accessToken))).toHaveLength(1);
+  });
+});
+
 describe("POST /auth/refresh: reuse detection", () => {
   it("replaying the parent after the grace window revokes the family and its access tokens", async () => {
     const user = await register();
