@@ -19,8 +19,8 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { openPool, runLoad, send } from "./lib/load.mjs";
-import { BUNDLE_GZIP_TARGET_KB, compare, extrasTable, resultsMarkdown, table } from "./lib/report.mjs";
-import { PAIRS, login, makeClients, setupUsers } from "./lib/scenarios.mjs";
+import { BUNDLE_GZIP_TARGET_KB, compare, extrasTable, limitedTable, resultsMarkdown, sidesOfRow, table } from "./lib/report.mjs";
+import { PAIRS, login, makeClients, setupUsers, sidesOf } from "./lib/scenarios.mjs";
 import { machineBusySeconds, measureBundle, measureCpuPerRequest, snapshotService, versions } from "./lib/measure.mjs";
 import { startDev, stopAll, stopAllNow, wrangler } from "./lib/wrangler.mjs";
 
@@ -114,19 +114,24 @@ async function main() {
   const hashCpu = await measureCpuPerRequest(refs.sign.server, SETTINGS.loginSamples, () => send(refs.sign.pool, { path: "/pbkdf2" }));
   log(`CPU per login ${loginCpu.cpuMs.toFixed(1)} ms (password hash alone ${hashCpu.cpuMs.toFixed(1)} ms)`);
 
-  // 4. A B A B: each endpoint, then its floor, round after round.
+  // 4. A B A B: each endpoint, then its floor (and the floor + limit()), round after round.
   const results = {};
   const clients = {};
+  const sides = (pair) => sidesOf(pair, { withLimiter: !opts["without-rate-limits"] });
   for (const key of PAIR_KEYS) {
-    results[key] = { endpoint: [], reference: [] };
     const pair = PAIRS.find((p) => p.key === key);
     const ctx = { users, servicePool, referencePool: refs[pair.reference].pool };
-    clients[key] = { endpoint: await makeClients(key, "endpoint", ctx), reference: await makeClients(key, "reference", ctx) };
+    results[key] = {};
+    clients[key] = {};
+    for (const side of sides(pair)) {
+      results[key][side] = [];
+      clients[key][side] = await makeClients(key, side, ctx);
+    }
   }
   for (let round = 1; round <= SETTINGS.rounds; round++) {
     for (const key of PAIR_KEYS) {
       const pair = PAIRS.find((p) => p.key === key);
-      for (const side of ["endpoint", "reference"]) {
+      for (const side of sides(pair)) {
         const server = side === "endpoint" ? service : refs[pair.reference].server;
         const pool = side === "endpoint" ? servicePool : refs[pair.reference].pool;
         const marks = {};
@@ -141,7 +146,7 @@ async function main() {
           run.firstError ??= "no response completed in the measured window";
         }
         results[key][side].push(run);
-        const label = side === "endpoint" ? pair.endpoint : `floor ${pair.reference}`;
+        const label = side === "endpoint" ? pair.endpoint : `floor ${pair.reference}${side === "limited" ? "+limit" : ""}`;
         log(`round ${round} ${label}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, errors ${run.errors}, other processes ${run.foreignCores.toFixed(2)} cores${run.firstError ? ` (first error: ${run.firstError})` : ""}`);
       }
     }
@@ -165,12 +170,13 @@ async function main() {
     login: { count: loginCpu.count, cpuMs: loginCpu.cpuMs, wallMs: loginCpu.wallMs, hashCpuMs: hashCpu.cpuMs },
     proxy: proxy && { ...proxy, directRps: results.jwks ? results.jwks.reference.reduce((a, r) => a + r.rps, 0) / results.jwks.reference.length : NaN },
   };
-  const errors = rows.reduce((a, r) => a + r.endpoint.errors + r.reference.errors, 0);
+  const errors = rows.flatMap(sidesOfRow).reduce((a, side) => a + side.summary.errors, 0);
   const missed = rows.filter((r) => r.met === false).map((r) => `${r.pair.endpoint} at ${r.ratio.toFixed(3)} of ${r.pair.reference} (target ${r.pair.target})`);
+  const missedWithLimit = rows.filter((r) => r.limited?.met === false).map((r) => `${r.pair.endpoint} at ${r.limited.ratio.toFixed(3)} of ${r.pair.reference}+limit (target ${r.pair.target})`);
   if (bundle.gzipKB >= BUNDLE_GZIP_TARGET_KB) missed.push(`gzipped bundle ${bundle.gzipKB.toFixed(1)} KB (target < ${BUNDLE_GZIP_TARGET_KB} KB)`);
   const notes = [...app.notes];
-  for (const r of rows) {
-    for (const side of ["endpoint", "reference"]) if (r[side].errors) notes.push(`errors on ${side === "endpoint" ? r.pair.endpoint : r.pair.reference}: ${r[side].errors}, first: \`${r[side].firstError}\``);
+  for (const { name, summary } of rows.flatMap(sidesOfRow)) {
+    if (summary.errors) notes.push(`errors on ${name}: ${summary.errors}, first: \`${summary.firstError}\``);
   }
   const meta = {
     ...versions(APP), mode: QUICK ? "quick" : "full", concurrency: SETTINGS.concurrency, rounds: SETTINGS.rounds,
@@ -178,13 +184,17 @@ async function main() {
     cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, date: new Date().toISOString(),
     foreign: foreignLoad(results),
   };
-  console.log(`\n${table(rows)}\n\n${extrasTable(extras)}\n`);
+  const withLimit = rows.some((r) => r.limited) ? `\n\nagainst floors that make the same per-IP limit() call:\n${limitedTable(rows)}` : "";
+  console.log(`\n${table(rows)}${withLimit}\n\n${extrasTable(extras)}\n`);
   for (const n of notes) console.log(`note: ${n}`);
   if (OUT) {
     writeFileSync(OUT, resultsMarkdown({ meta, rows, extras, notes }));
     log(`wrote ${OUT}`);
   }
   console.log(missed.length ? `targets missed:\n  ${missed.join("\n  ")}` : "all targets met");
+  if (rows.some((r) => r.limited)) {
+    console.log(missedWithLimit.length ? `against floors + limit(), missed:\n  ${missedWithLimit.join("\n  ")}` : "against floors + limit(): all targets met");
+  }
   await Promise.all([servicePool.close(), ...Object.values(refs).map((r) => r.pool.close())]);
   await stopAll();
   log(`done: ${errors} errors`);
@@ -198,7 +208,7 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const durationOf = (key) => (QUICK && key === "login" ? 3000 : SETTINGS.durationMs);
 
 function foreignLoad(results) {
-  const loads = Object.values(results).flatMap((r) => [...r.endpoint, ...r.reference]).map((run) => run.foreignCores);
+  const loads = Object.values(results).flatMap((r) => Object.values(r).flat()).map((run) => run.foreignCores);
   return { mean: loads.reduce((a, b) => a + b, 0) / loads.length, max: Math.max(...loads) };
 }
 

@@ -7,12 +7,21 @@ import { send } from "./load.mjs";
 export const PASSWORD = "bench password, long enough";
 
 /** Endpoint vs floor, in table order; `target` is the minimum rps ratio (undefined: reported only). */
+/**
+ * Each endpoint and its floor. `limited`: the endpoint makes one per-IP Rate Limiting call on its hot
+ * path, so its floor is also measured with that call first (`/limited`, bench/workers/shared/limit.ts).
+ */
 export const PAIRS = [
-  { key: "jwks", endpoint: "GET /.well-known/jwks.json", reference: "hello", target: 0.9 },
-  { key: "me", endpoint: "GET /auth/me", reference: "verify", target: 0.85 },
-  { key: "refresh", endpoint: "POST /auth/refresh", reference: "rotate", target: 0.85 },
-  { key: "login", endpoint: "POST /auth/login", reference: "sign", target: undefined },
+  { key: "jwks", endpoint: "GET /.well-known/jwks.json", reference: "hello", target: 0.9, limited: false },
+  { key: "me", endpoint: "GET /auth/me", reference: "verify", target: 0.85, limited: true },
+  { key: "refresh", endpoint: "POST /auth/refresh", reference: "rotate", target: 0.85, limited: true },
+  { key: "login", endpoint: "POST /auth/login", reference: "sign", target: undefined, limited: false },
 ];
+
+/** The sides of a pair measured in each round: the endpoint, its floor, and the floor + limit(). */
+export const sidesOf = (pair, { withLimiter }) => ["endpoint", "reference", ...(pair.limited && withLimiter ? ["limited"] : [])];
+
+const LIMITED_PATH = "/limited";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 const ok200 = (status) => status === 200;
@@ -72,10 +81,11 @@ function chainClient(path, state, restart) {
 }
 
 /**
- * Virtual clients for one side of a pair. `users` are the logged-in accounts (one per client).
- * Clients keep their state across runs, so refresh chains go on where the previous run stopped.
+ * Virtual clients for one side of a pair (see sidesOf). `users` are the logged-in accounts (one per
+ * client). Clients keep their state across runs, so refresh chains go on where the previous run stopped.
  */
 export async function makeClients(pairKey, side, { users, servicePool, referencePool }) {
+  const floorPath = side === "limited" ? LIMITED_PATH : "/";
   const simple = (req, check = ok200) => users.map(() => ({ request: () => req, accept: check }));
   if (pairKey === "jwks") {
     return side === "endpoint"
@@ -83,7 +93,7 @@ export async function makeClients(pairKey, side, { users, servicePool, reference
       : simple({ path: "/" });
   }
   if (pairKey === "me") {
-    const path = side === "endpoint" ? "/auth/me" : "/";
+    const path = side === "endpoint" ? "/auth/me" : floorPath;
     return users.map((u) => ({ request: () => ({ path, headers: { authorization: `Bearer ${u.accessToken}` } }), accept: ok200 }));
   }
   if (pairKey === "refresh") {
@@ -94,7 +104,7 @@ export async function makeClients(pairKey, side, { users, servicePool, reference
       });
     }
     return Promise.all(
-      users.map(async () => chainClient("/", { token: await seedChain(referencePool) }, () => seedChain(referencePool))),
+      users.map(async () => chainClient(floorPath, { token: await seedChain(referencePool) }, () => seedChain(referencePool))),
     );
   }
   if (pairKey === "login") {

@@ -1,11 +1,13 @@
 /**
  * Reference `rotate`: the irreducible work of a refresh-token rotation. One D1 batch of two writes
  * (consume the presented token with a conditional UPDATE, INSERT its child) plus one RS256 sign.
- * POST /setup creates the table, POST /seed starts a chain, POST / rotates `{"refresh_token"}`.
+ * POST /setup creates the table, POST /seed starts a chain, POST / rotates `{"refresh_token"}`;
+ * POST /limited first makes the service's per-IP Rate Limiting call, then rotates (`rotate+limit`).
  */
 import { json, signAccessToken, type KeyEnv } from "../shared/claims";
+import { limitedFloorRefusal, type LimitEnv } from "../shared/limit";
 
-interface Env extends KeyEnv {
+interface Env extends KeyEnv, LimitEnv {
   DB: D1Database;
 }
 
@@ -26,6 +28,8 @@ export default {
       await env.DB.prepare("INSERT INTO tokens (id, token_hash, created_at) VALUES (?1, ?2, ?3)").bind(crypto.randomUUID(), token, now).run();
       return json({ refresh_token: token });
     }
+    const refusal = await limitedFloorRefusal(request, env);
+    if (refusal) return refusal;
     const { refresh_token: presented } = (await request.json()) as { refresh_token?: string };
     const child = newToken();
     const childId = crypto.randomUUID();

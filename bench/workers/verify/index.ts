@@ -1,13 +1,19 @@
-/** Reference `verify`: one RS256 jwtVerify plus one KV get per request (the floor of /auth/me). */
+/**
+ * Reference `verify`: one RS256 jwtVerify plus one KV get per request (the floor of /auth/me).
+ * `/limited` first makes the service's per-IP Rate Limiting call (`verify+limit`).
+ */
 import { jwtVerify } from "jose";
 import { getKeys, json, type KeyEnv } from "../shared/claims";
+import { limitedFloorRefusal, type LimitEnv } from "../shared/limit";
 
-interface Env extends KeyEnv {
+interface Env extends KeyEnv, LimitEnv {
   REVOCATIONS: KVNamespace;
 }
 
 export default {
   async fetch(request: Request, env: Env) {
+    const refusal = await limitedFloorRefusal(request, env);
+    if (refusal) return refusal;
     const token = request.headers.get("Authorization")?.replace(/^Bearer /, "") ?? "";
     const { publicKey } = await getKeys(env);
     let payload;
