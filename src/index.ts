@@ -12,7 +12,6 @@ import { openDatabase } from "./db/client";
 import type { AppEnv, Env } from "./env";
 import { AuthError, errorResponse } from "./errors";
 import { runHousekeeping } from "./housekeeping";
-import { getKeyMaterial, type KeyMaterial } from "./keys";
 import { isAllowedOrigin, requireAllowedOriginForCookie } from "./middleware/origin-guard";
 import { rateLimitByIp } from "./middleware/rate-limit";
 import { accountRoutes } from "./routes/account";
@@ -100,20 +99,21 @@ function answerWrongMethodsWith405(hono: Hono<AppEnv>) {
 
 /**
  * The JWKS is what every verifier fetches. A plain GET of it skips routing and middleware and gets
- * the same body and headers the Hono route produced for this isolate's key set (captured once).
+ * the body and headers the Hono route gave for this env. An env's secrets never change (a new value
+ * is a new deployment, hence a new isolate), so the answer is kept per env object.
  */
-let jwksFastPath: { keys: KeyMaterial; headers: Headers } | undefined;
+const jwksAnswers = new WeakMap<Env, { body: string; headers: [string, string][] }>();
 
 /** The path (and query) of an absolute URL, without parsing all of it. */
 const pathOf = (url: string) => url.slice(url.indexOf("/", url.indexOf("//") + 2));
 
 async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
   if (request.method === "GET" && pathOf(request.url) === "/.well-known/jwks.json" && !request.headers.has("If-None-Match")) {
-    // A key that fails to load is the Hono route's to answer (503/500 with the JSON error shape).
-    const keys = await getKeyMaterial(env).catch(() => undefined);
-    if (keys && jwksFastPath?.keys === keys) return new Response(keys.jwksJson, { headers: jwksFastPath.headers });
+    const known = jwksAnswers.get(env);
+    if (known) return new Response(known.body, { headers: known.headers });
+    // Errors (a key that fails to load) are the Hono route's to answer, and are not kept.
     const res = await app.fetch(request, env, ctx);
-    if (keys && res.status === 200) jwksFastPath = { keys, headers: new Headers(res.headers) };
+    if (res.status === 200) jwksAnswers.set(env, { body: await res.clone().text(), headers: [...res.headers] });
     return res;
   }
   return app.fetch(request, env, ctx);

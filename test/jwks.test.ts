@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { createLocalJWKSet, decodeProtectedHeader, importPKCS8, jwtVerify, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
-import { call, me, register } from "./helpers";
+import { call, callWith, me, register } from "./helpers";
 
 const ISSUER = "http://localhost:8787";
 
@@ -93,6 +93,16 @@ describe("security headers", () => {
 });
 
 describe("routing of the JWKS", () => {
+  it("answers every request like the first, and each key configuration with its own keys", async () => {
+    const first = await call("/.well-known/jwks.json");
+    const again = await call("/.well-known/jwks.json");
+    expect(await again.text()).toBe(await first.text());
+    expect([...again.headers]).toEqual([...first.headers]);
+    const withoutPrevious = await callWith({ PREVIOUS_PUBLIC_KEYS: "" }, "/.well-known/jwks.json");
+    expect(((await withoutPrevious.json()) as { keys: unknown[] }).keys).toHaveLength(1);
+    expect((await jwks()).body.keys).toHaveLength(2);
+  });
+
   it("serves it only at /.well-known/jwks.json, also with a query string", async () => {
     await call("/.well-known/jwks.json");
     expect((await call("/nested/.well-known/jwks.json")).status).toBe(404);
