@@ -99,8 +99,9 @@ function answerWrongMethodsWith405(hono: Hono<AppEnv>) {
 
 /**
  * The JWKS is what every verifier fetches. A plain GET of it skips routing and middleware and gets
- * the body and headers the Hono route gave for this env. An env's secrets never change (a new value
- * is a new deployment, hence a new isolate), so the answer is kept per env object.
+ * the body and headers the Hono route gave for this env. Workers pass the same env object to every
+ * request while the environment is unchanged, and a changed secret comes with a new env object, so
+ * the answer is kept per env object.
  */
 const jwksAnswers = new WeakMap<Env, { body: string; headers: [string, string][] }>();
 
