@@ -2,14 +2,14 @@
 /**
  * `npm run bench`: every endpoint of the service against the platform's own floor, side by side.
  *
- *   npm run bench                 full run (~3.5 min on 2 cores), writes bench/RESULTS.md
- *   npm run bench -- --quick      CI smoke (~35 s): every endpoint and reference, fails only on errors
+ *   npm run bench                 full run (~4 min on 2 cores), writes bench/RESULTS.md
+ *   npm run bench -- --quick      CI smoke (~40 s): every endpoint and reference, fails only on errors
  *
  * The service runs from a snapshot of this working tree in `wrangler dev` (local D1/KV, a fresh key,
  * its own --persist-to), next to the reference workers of bench/workers; the load goes to the socket
  * of the workerd that runs each worker (wrangler's own port adds its ProxyWorker: see RESULTS.md).
  *   options: --only jwks,me,refresh,login   --app <dir> (another checkout of the service)
- *            --out <file>   --strict (also fail on missed targets)   --port-base 8790
+ *            --out <file>   --strict (also fail on a missed target of the first table)   --port-base 8790
  *            --duration <seconds per run>   --rounds <n>
  *            --without-rate-limits (drop the local Rate Limiting simulation from the service's config)
  */
@@ -114,10 +114,10 @@ async function main() {
   const hashCpu = await measureCpuPerRequest(refs.sign.server, SETTINGS.loginSamples, () => send(refs.sign.pool, { path: "/pbkdf2" }));
   log(`CPU per login ${loginCpu.cpuMs.toFixed(1)} ms (password hash alone ${hashCpu.cpuMs.toFixed(1)} ms)`);
 
-  // 4. A B A B: each endpoint, then its floor (and the floor + limit()), round after round.
+  // 4. Round after round, each endpoint and its floor (and the floor + limit()), in an order that rotates.
   const results = {};
   const clients = {};
-  const sides = (pair) => sidesOf(pair, { withLimiter: !opts["without-rate-limits"] });
+  const sides = (pair, round = 1) => sidesOf(pair, { withLimiter: app.rateLimited, round });
   for (const key of PAIR_KEYS) {
     const pair = PAIRS.find((p) => p.key === key);
     const ctx = { users, servicePool, referencePool: refs[pair.reference].pool };
@@ -131,7 +131,7 @@ async function main() {
   for (let round = 1; round <= SETTINGS.rounds; round++) {
     for (const key of PAIR_KEYS) {
       const pair = PAIRS.find((p) => p.key === key);
-      for (const side of sides(pair)) {
+      for (const side of sides(pair, round)) {
         const server = side === "endpoint" ? service : refs[pair.reference].server;
         const pool = side === "endpoint" ? servicePool : refs[pair.reference].pool;
         const marks = {};

@@ -29,16 +29,17 @@ export function snapshotService(appDir, tmpDir, { withoutRateLimits = false } = 
   let text = readFileSync(config, "utf8");
   const value = (key, fallback) => new RegExp(`^\\s*${key}\\s*=\\s*"([^"]*)"`, "m").exec(text)?.[1] ?? fallback;
   const notes = [];
-  if (withoutRateLimits && /^\s*\[\[ratelimits\]\]/m.test(text)) {
+  const declaresRateLimits = /^\s*\[\[ratelimits\]\]/m.test(text);
+  if (withoutRateLimits && declaresRateLimits) {
     // Every [[ratelimits]] block runs up to the next table header (or the end of the file).
     text = text.replace(/^\s*\[\[ratelimits\]\][\s\S]*?(?=^\s*\[|(?![\s\S]))/gm, "");
     writeFileSync(config, text);
     notes.push(
       "--without-rate-limits: the benchmark's copy of wrangler.toml declares no rate limits, so no `limit()` call is made. " +
-        "Locally each call is a SQLite write in a Durable Object inside the worker's workerd (about 0.4-1 ms of CPU); " +
+        "Locally each call goes to a Durable Object simulator (SQLite) inside the worker's workerd (1-1.5 ms of CPU here); " +
         "in production the binding is a counter cached on the same machine, so this run is the closer estimate of the code's own overhead.",
     );
-  } else if (/^\s*\[\[ratelimits\]\]/m.test(text)) {
+  } else if (declaresRateLimits) {
     text = text.replace(/(\blimit\s*=\s*)\d+/g, (_, key) => `${key}1000000000`);
     writeFileSync(config, text);
     notes.push("wrangler.toml declares rate limits: the benchmark's copy raises every `limit` to 1e9 (all load comes from one IP).");
@@ -46,6 +47,8 @@ export function snapshotService(appDir, tmpDir, { withoutRateLimits = false } = 
   return {
     dir,
     config,
+    /** Whether the service's copy makes Rate Limiting calls (then the floors are also measured with one). */
+    rateLimited: declaresRateLimits && !withoutRateLimits,
     issuer: value("ISSUER", "http://localhost:8787"),
     audience: value("AUDIENCE", "http://localhost:8787"),
     compatibilityDate: value("compatibility_date", "2026-11-01"),

@@ -6,10 +6,10 @@ import { send } from "./load.mjs";
 
 export const PASSWORD = "bench password, long enough";
 
-/** Endpoint vs floor, in table order; `target` is the minimum rps ratio (undefined: reported only). */
 /**
- * Each endpoint and its floor. `limited`: the endpoint makes one per-IP Rate Limiting call on its hot
- * path, so its floor is also measured with that call first (`/limited`, bench/workers/shared/limit.ts).
+ * Each endpoint and its floor, in table order; `target` is the minimum req/s ratio (undefined: reported
+ * only). `limited`: the endpoint makes one per-IP Rate Limiting call on its hot path, so its floor is
+ * also measured making that call first (`/limited`, bench/workers/shared/limit.ts).
  */
 export const PAIRS = [
   { key: "jwks", endpoint: "GET /.well-known/jwks.json", reference: "hello", target: 0.9, limited: false },
@@ -18,8 +18,16 @@ export const PAIRS = [
   { key: "login", endpoint: "POST /auth/login", reference: "sign", target: undefined, limited: false },
 ];
 
-/** The sides of a pair measured in each round: the endpoint, its floor, and the floor + limit(). */
-export const sidesOf = (pair, { withLimiter }) => ["endpoint", "reference", ...(pair.limited && withLimiter ? ["limited"] : [])];
+/**
+ * The sides of a pair in the order round `round` measures them: the endpoint, its floor and, if the
+ * service makes limit() calls, the floor + limit(). The order rotates from round to round, so no side
+ * is always the one that runs right after the endpoint (or right after another pair).
+ */
+export function sidesOf(pair, { withLimiter, round }) {
+  const sides = ["endpoint", "reference", ...(pair.limited && withLimiter ? ["limited"] : [])];
+  const shift = (round - 1) % sides.length;
+  return [...sides.slice(shift), ...sides.slice(0, shift)];
+}
 
 const LIMITED_PATH = "/limited";
 

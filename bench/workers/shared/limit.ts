@@ -13,7 +13,7 @@ export const LIMITED_PATH = "/limited";
 
 /** The 429 to answer if this is a `/limited` request over the limit; undefined to go on. */
 export async function limitedFloorRefusal(request: Request, env: LimitEnv): Promise<Response | undefined> {
-  if (!request.url.endsWith(LIMITED_PATH)) return undefined;
+  if (new URL(request.url).pathname !== LIMITED_PATH) return undefined;
   const ip = request.headers.get("CF-Connecting-IP") ?? "unknown";
   const { success } = await env.LIMITER.limit({ key: `AUTH_RATE_LIMITER:${ip}` });
   return success ? undefined : json({ error: "rate_limited" }, 429);
