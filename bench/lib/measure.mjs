@@ -36,7 +36,7 @@ export function snapshotService(appDir, tmpDir, { withoutRateLimits = false } = 
     writeFileSync(config, text);
     notes.push(
       "--without-rate-limits: the benchmark's copy of wrangler.toml declares no rate limits, so no `limit()` call is made. " +
-        "Locally each call goes to a Durable Object simulator (SQLite) inside the worker's workerd (1-1.5 ms of CPU here); " +
+        "Locally each call goes to a Durable Object simulator (SQLite) inside the worker's workerd (a default run measures its CPU: the +limit floors); " +
         "in production the binding is a counter cached on the same machine, so this run is the closer estimate of the code's own overhead.",
     );
   } else if (declaresRateLimits) {

@@ -29,6 +29,7 @@ export function sidesOf(pair, { withLimiter, round }) {
   return [...sides.slice(shift), ...sides.slice(0, shift)];
 }
 
+/** The path of the floors' +limit variant, as in bench/workers/shared/limit.ts. */
 const LIMITED_PATH = "/limited";
 
 const JSON_HEADERS = { "content-type": "application/json" };

@@ -9,7 +9,8 @@ export interface LimitEnv {
   LIMITER: RateLimit;
 }
 
-export const LIMITED_PATH = "/limited";
+/** The same path as LIMITED_PATH in bench/lib/scenarios.mjs (the load client is plain Node). */
+const LIMITED_PATH = "/limited";
 
 /** The 429 to answer if this is a `/limited` request over the limit; undefined to go on. */
 export async function limitedFloorRefusal(request: Request, env: LimitEnv): Promise<Response | undefined> {
