@@ -73,14 +73,13 @@ describe("rate limits (Workers Rate Limiting binding)", () => {
 });
 
 describe("POST /auth/password", () => {
+  const changePassword = (accessToken: string, current_password: string, new_password: string) =>
+    call("/auth/password", { method: "POST", headers: bearer(accessToken), body: JSON.stringify({ current_password, new_password }) });
+
   it("changes the password, revokes every other family and cuts off older access tokens", async () => {
     const user = await register();
     const other = await login(user.email);
-    const res = await call("/auth/password", {
-      method: "POST",
-      headers: bearer(user.accessToken),
-      body: JSON.stringify({ current_password: PASSWORD, new_password: "a brand new passphrase" }),
-    });
+    const res = await changePassword(user.accessToken, PASSWORD, "a brand new passphrase");
     expect(res.status).toBe(204);
     expect((await refreshWithCookie(other.refreshToken)).status).toBe(401);
     expect((await me(other.accessToken)).status).toBe(401);
@@ -95,18 +94,10 @@ describe("POST /auth/password", () => {
   it("refuses a wrong current password (401) and a weak new one (400) without changing anything", async () => {
     const user = await register();
     const other = await login(user.email);
-    const wrong = await call("/auth/password", {
-      method: "POST",
-      headers: bearer(user.accessToken),
-      body: JSON.stringify({ current_password: "nope nope", new_password: "a brand new passphrase" }),
-    });
+    const wrong = await changePassword(user.accessToken, "nope nope", "a brand new passphrase");
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toMatchObject({ error: "invalid_credentials" });
-    const weak = await call("/auth/password", {
-      method: "POST",
-      headers: bearer(user.accessToken),
-      body: JSON.stringify({ current_password: PASSWORD, new_password: "short" }),
-    });
+    const weak = await changePassword(user.accessToken, PASSWORD, "short");
     expect(weak.status).toBe(400);
     expect((await refreshWithCookie(other.refreshToken)).status).toBe(200);
     await login(user.email);
