@@ -4,15 +4,14 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { except } from "hono/combine";
-import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
 import { getConfig } from "./config";
 import { openDatabase } from "./db/client";
 import type { AppEnv, Env } from "./env";
 import { AuthError, errorResponse } from "./errors";
 import { runHousekeeping } from "./housekeeping";
-import { isAllowedOrigin, requireAllowedOriginForCookie } from "./middleware/origin-guard";
+import { isUnder, onlyWhen } from "./middleware/only-when";
+import { corsForAllowedOrigins, requireAllowedOriginForCookie } from "./middleware/origin-guard";
 import { rateLimitByIp } from "./middleware/rate-limit";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
@@ -42,18 +41,9 @@ app.use(
     xXssProtection: false,
   }),
 );
-app.use(except("/.well-known/*", secureHeaders()));
+app.use(onlyWhen((c) => !isUnder(c.req.path, "/.well-known"), secureHeaders()));
 
-app.use(
-  "/auth/*",
-  cors({
-    origin: (origin, c) => (isAllowedOrigin(origin, c.req.url, getConfig(c.env).allowedOrigins) ? origin : null),
-    credentials: true,
-    allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
-    allowHeaders: ["Content-Type", "Authorization"],
-    maxAge: 600,
-  }),
-);
+app.use("/auth/*", corsForAllowedOrigins());
 app.use(
   "/auth/*",
   bodyLimit({
@@ -64,7 +54,8 @@ app.use(
   }),
 );
 // Routes with their own per-IP limiter (login, register, refresh) are not counted twice.
-app.use("/auth/*", except(["/auth/login", "/auth/register", "/auth/refresh"], rateLimitByIp("AUTH_RATE_LIMITER")));
+const HAVE_OWN_PER_IP_LIMITER = new Set(["/auth/login", "/auth/register", "/auth/refresh"]);
+app.use("/auth/*", onlyWhen((c) => !HAVE_OWN_PER_IP_LIMITER.has(c.req.path), rateLimitByIp("AUTH_RATE_LIMITER")));
 app.use("/admin/*", rateLimitByIp("AUTH_RATE_LIMITER"));
 app.use("/auth/*", requireAllowedOriginForCookie);
 

@@ -312,4 +312,19 @@ describe("browser safety for cookie-authenticated requests", () => {
     const evil = await preflight("https://evil.example");
     expect(evil.headers.get("Access-Control-Allow-Origin")).toBeNull();
   });
+
+  it("CORS: an allowed origin can read error answers too; a request without Origin gets no CORS headers but Vary: Origin", async () => {
+    const denied = await call("/auth/me", { headers: { Origin: SPA_ORIGIN, Authorization: "Bearer not-a-token" } });
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get("Access-Control-Allow-Origin")).toBe(SPA_ORIGIN);
+    expect(denied.headers.get("Access-Control-Allow-Credentials")).toBe("true");
+    expect(denied.headers.get("Vary")).toMatch(/\bOrigin\b/);
+
+    const user = await register();
+    for (const res of [await me(user.accessToken), await call("/auth/me", { headers: { Authorization: "Bearer not-a-token" } })]) {
+      expect(res.headers.get("Access-Control-Allow-Origin")).toBeNull();
+      expect(res.headers.get("Access-Control-Allow-Credentials")).toBeNull();
+      expect(res.headers.get("Vary")).toMatch(/\bOrigin\b/);
+    }
+  });
 });

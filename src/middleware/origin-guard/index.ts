@@ -1,5 +1,7 @@
+import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { getConfig } from "../../config";
+import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../env";
 import { AuthError } from "../../errors";
 import { hasRefreshCookie } from "../refresh-cookie";
@@ -11,6 +13,27 @@ export function isAllowedOrigin(origin: string | undefined, requestUrl: string, 
   if (!origin) return false;
   // Same as origin === new URL(requestUrl).origin, without parsing the URL on every request.
   return allowed.has(origin) || (requestUrl.startsWith(origin) && requestUrl[origin.length] === "/");
+}
+
+/**
+ * CORS for the API: credentialed, and only for allowed origins. A request without `Origin` (same-origin
+ * GET, or not from a browser) has nothing for CORS to answer, so it skips the middleware, which would
+ * otherwise set headers before the handler runs and make Hono rebuild the response; it still gets
+ * `Vary: Origin`, since the answer to a cross-origin request differs.
+ */
+export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
+  const credentialedCors = cors({
+    origin: (origin, c) => (isAllowedOrigin(origin, c.req.url, getConfig(c.env).allowedOrigins) ? origin : null),
+    credentials: true,
+    allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
+    allowHeaders: ["Content-Type", "Authorization"],
+    maxAge: 600,
+  });
+  return async (c, next) => {
+    if (c.req.header("Origin") !== undefined) return credentialedCors(c, next);
+    await next();
+    c.header("Vary", "Origin", { append: true });
+  };
 }
 
 /**
