@@ -41,7 +41,23 @@ app.use(
     xXssProtection: false,
   }),
 );
-app.use(onlyWhen((c) => !isUnder(c.req.path, "/.well-known"), secureHeaders()));
+// The API answers JSON to scripts, never pages: OWASP's set for REST APIs (nothing may frame, run or
+// embed an answer), without the headers that only mean something for HTML documents.
+app.use(
+  onlyWhen(
+    (c) => !isUnder(c.req.path, "/.well-known"),
+    secureHeaders({
+      contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+      xFrameOptions: "DENY",
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
+    }),
+  ),
+);
 
 app.use("/auth/*", corsForAllowedOrigins());
 app.use(

@@ -90,6 +90,16 @@ describe("security headers", () => {
     expect(health.headers.get("Cross-Origin-Resource-Policy")).toBe("same-origin");
     expect(health.headers.get("X-Content-Type-Options")).toBe("nosniff");
   });
+
+  it("gives API answers, errors included, the headers that stop framing, sniffing and script execution", async () => {
+    for (const res of [await call("/health"), await call("/auth/me")]) {
+      expect(res.headers.get("X-Content-Type-Options")).toBe("nosniff");
+      expect(res.headers.get("X-Frame-Options")).toBe("DENY");
+      expect(res.headers.get("Content-Security-Policy")).toBe("default-src 'none'; frame-ancestors 'none'");
+      expect(res.headers.get("Strict-Transport-Security")).toMatch(/^max-age=\d+/);
+      expect(res.headers.get("Referrer-Policy")).toBe("no-referrer");
+    }
+  });
 });
 
 describe("routing of the JWKS", () => {
