@@ -1,7 +1,7 @@
+import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { getConfig } from "../../config";
-import type { MiddlewareHandler } from "hono";
 import type { AppEnv } from "../../env";
 import { AuthError } from "../../errors";
 import { hasRefreshCookie } from "../refresh-cookie";
