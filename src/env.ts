@@ -30,7 +30,6 @@ export interface Env {
   COOKIE_SAMESITE?: string;
 }
 
-
 /** Hono generics of the app: bindings plus what middleware puts on the context. */
 export interface AppEnv {
   Bindings: Env;

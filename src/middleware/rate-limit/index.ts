@@ -8,8 +8,7 @@ export type LimiterName =
   | "LOGIN_RATE_LIMITER"
   | "FAILED_LOGIN_RATE_LIMITER"
   | "REGISTER_RATE_LIMITER"
-  | "REFRESH_RATE_LIMITER"
-  | "REFRESH_FAMILY_RATE_LIMITER";
+  | "REFRESH_RATE_LIMITER";
 
 /** The Rate Limiting binding counts in 60 s windows (see wrangler.toml); that is when to retry. */
 export const RATE_LIMIT_RETRY_AFTER_SECONDS = 60;
