@@ -1,6 +1,13 @@
 import * as z from "zod/mini";
-import { ConfigurationError } from "./errors";
 import type { Env } from "./env";
+
+/** The signing key or another required setting is missing or unusable. Never a fallback. */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigurationError";
+  }
+}
 
 /** Browsers cap cookie Max-Age at 400 days; no lifetime here may exceed it. */
 const MAX_LIFETIME_SECONDS = 400 * 24 * 3600;

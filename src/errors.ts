@@ -1,6 +1,8 @@
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ConfigurationError } from "./config";
+import { StorageUnavailableError } from "./storage";
 
 /** The stable error codes of the HTTP contract (RFC 6749 section 5.2 shape). */
 export type ErrorCode =
@@ -35,22 +37,6 @@ export class AuthError extends HTTPException {
   }
 }
 
-/** A storage (D1/KV) failure. Always answered 503 `temporarily_unavailable`: fail closed. */
-export class StorageUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super("storage unavailable", { cause });
-    this.name = "StorageUnavailableError";
-  }
-}
-
-/** The signing key or another required setting is missing or unusable. Never a fallback. */
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigurationError";
-  }
-}
-
 export const invalidRequest = (description: string) => new AuthError(400, "invalid_request", description);
 
 /** Bearer failures carry a `WWW-Authenticate` challenge (RFC 6750 section 3). */
@@ -61,6 +47,12 @@ export const invalidToken = (description = "The access token is invalid or expir
 
 export const invalidGrant = (description = "The refresh token is invalid, expired or revoked.") =>
   new AuthError(401, "invalid_grant", description);
+
+/** The Rate Limiting binding counts in 60 s windows (see wrangler.toml); that is when to retry. */
+const RATE_LIMIT_RETRY_AFTER_SECONDS = "60";
+
+export const rateLimited = () =>
+  new AuthError(429, "rate_limited", "Too many requests. Retry later.", { "Retry-After": RATE_LIMIT_RETRY_AFTER_SECONDS });
 
 const RETRY_AFTER_SECONDS = "2";
 
@@ -88,18 +80,6 @@ export function errorResponse(err: unknown, c: Context): Response {
   }
   logError("unhandled_error", err);
   return c.json({ error: "server_error", error_description: "Internal error." }, 500);
-}
-
-/**
- * Runs a storage operation and turns any failure of D1 or KV into a {@link StorageUnavailableError}
- * so that every caller fails closed the same way.
- */
-export async function guardStorage<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch (err) {
-    throw err instanceof StorageUnavailableError ? err : new StorageUnavailableError(err);
-  }
 }
 
 function safeDescription(message: string): string {

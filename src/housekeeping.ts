@@ -7,7 +7,7 @@ import { and, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { Database } from "./db/client";
 import { authEvents, refreshTokens, sessions } from "./db/schema";
 import { lastUsedAtOf } from "./db/sessions";
-import { guardStorage } from "./errors";
+import { guardStorage } from "./storage";
 
 /** Ended families are kept this long for the audit trail and for "session revoked" answers. */
 export const ENDED_SESSION_RETENTION_MS = 7 * 24 * 3600 * 1000;

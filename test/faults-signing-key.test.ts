@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { exportJWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigurationError } from "../src/errors";
+import { ConfigurationError } from "../src/config";
 import { getKeyMaterial } from "../src/keys";
 import { PASSWORD, uniqueEmail, type Login } from "./helpers";
 import { callWorker, expectError, expectNoTokenIssued, getMe, json, refreshByCookie, registerUser, storageDigest } from "./hardening";

@@ -6,8 +6,8 @@
  * KV: `login-lock:<sha256(email|ip)>` = "1", TTL 60 s (KV's minimum).
  */
 import type { Env } from "../env";
-import { guardStorage } from "../errors";
-import { withinLimit } from "../middleware/rate-limit";
+import { withinLimit } from "../rate-limits";
+import { guardStorage } from "../storage";
 import { KV_MIN_TTL_SECONDS } from "../revocation";
 
 const LOCK_PREFIX = "login-lock:";

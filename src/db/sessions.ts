@@ -5,7 +5,7 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { alias } from "drizzle-orm/sqlite-core";
-import { guardStorage } from "../errors";
+import { guardStorage } from "../storage";
 import { CLOCK_TOLERANCE_SECONDS } from "../tokens";
 import type { Database } from "./client";
 import { insertAuthEvent, logSecurityEvent, type AuthEventInput } from "./events";

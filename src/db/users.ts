@@ -1,6 +1,6 @@
 /** D1 queries on `users`. */
 import { eq } from "drizzle-orm";
-import { guardStorage } from "../errors";
+import { guardStorage } from "../storage";
 import type { Database } from "./client";
 import { users, type User } from "./schema";
 

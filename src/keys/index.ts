@@ -4,7 +4,7 @@
  * key set. Everything is computed once per isolate and reused by every request.
  */
 import { calculateJwkThumbprint, createLocalJWKSet, importJWK, importPKCS8, exportJWK, type JWK } from "jose";
-import { ConfigurationError } from "../errors";
+import { ConfigurationError } from "../config";
 import type { Env } from "../env";
 
 export const SIGNING_ALGORITHM = "RS256";

@@ -8,7 +8,7 @@
  *
  * Tokens themselves are never stored. KV refuses TTLs under 60 s, so every TTL is clamped up.
  */
-import { guardStorage } from "../errors";
+import { guardStorage } from "../storage";
 import { CLOCK_TOLERANCE_SECONDS } from "../tokens";
 
 export const KV_MIN_TTL_SECONDS = 60;

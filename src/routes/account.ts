@@ -6,9 +6,9 @@ import { isLoginLocked, lockoutKey, recordLoginFailure } from "../accounts/login
 import { changePassword } from "../accounts/service";
 import { findUserById } from "../db/users";
 import type { AppEnv } from "../env";
-import { AuthError, invalidToken } from "../errors";
+import { AuthError, invalidToken, rateLimited } from "../errors";
 import { requireAccessToken } from "../middleware/bearer";
-import { clientIp, rateLimited } from "../middleware/rate-limit";
+import { clientIp } from "../middleware/rate-limit";
 import { verifyPassword } from "../passwords";
 import { clientInfo, jsonBody, noStore, sessionDeps } from "./context";
 

@@ -9,8 +9,9 @@ import { zValidator } from "@hono/zod-validator";
 import { disableUser, enableUser } from "../accounts/service";
 import { findUserById } from "../db/users";
 import type { AppEnv } from "../env";
-import { AuthError, guardStorage, invalidRequest, invalidToken } from "../errors";
+import { AuthError, invalidRequest, invalidToken } from "../errors";
 import { bearerToken } from "../middleware/bearer";
+import { guardStorage } from "../storage";
 import { sessionDeps } from "./context";
 
 const digest = async (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));

@@ -5,11 +5,11 @@
 import type { Config } from "../config";
 import type { Database } from "../db/client";
 import { insertSessionStatements, findTokenState, liveAccessTokensOf, revokeSessions, rotateRefreshToken, type NewRefreshToken, type TokenState } from "../db/sessions";
-import { invalidGrant } from "../errors";
+import { invalidGrant, rateLimited } from "../errors";
 import type { KeyMaterial } from "../keys";
+import { limiterAllows } from "../rate-limits";
 import { revokeAccessTokens } from "../revocation";
 import { signAccessToken } from "../tokens";
-import { limiterAllows, rateLimited } from "../middleware/rate-limit";
 import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, openChildToken, sealChildToken } from "./refresh-token";
 
 export interface ClientInfo {
