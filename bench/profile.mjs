@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:profile -- <jwks|me|refresh|login> [--reference] [--seconds 6] [--app <dir>]`
+ * `npm run bench:profile -- <jwks|me|refresh|login> [--reference] [--seconds 6] [--app <dir>] [--without-rate-limits]`
  * Runs one endpoint (or its reference) under the benchmark's load with the CPU profiler of the worker's
  * isolate on, and prints where the time goes: by module, by function (self), and the service's own
  * functions inclusive of what they call. The worker runs from a snapshot, exactly as in `npm run bench`.
@@ -26,11 +26,12 @@ const { values: opts, positionals } = parseArgs({
     app: { type: "string", default: REPO },
     "port-base": { type: "string", default: "8797" },
     out: { type: "string" },
+    "without-rate-limits": { type: "boolean", default: false },
   },
 });
 const pair = PAIRS.find((p) => p.key === positionals[0]);
 if (!pair) {
-  console.error(`usage: npm run bench:profile -- <${PAIRS.map((p) => p.key).join("|")}> [--reference] [--seconds N] [--app DIR]`);
+  console.error(`usage: npm run bench:profile -- <${PAIRS.map((p) => p.key).join("|")}> [--reference] [--seconds N] [--app DIR] [--without-rate-limits]`);
   process.exit(2);
 }
 const PORT = Number(opts["port-base"]);
@@ -46,7 +47,7 @@ async function main() {
   const { generateSigningKey } = await import(join(REPO, "scripts", "generate-key.mjs"));
   const envFile = join(TMP, "bench.env");
   writeFileSync(envFile, `SIGNING_KEY='${JSON.stringify(generateSigningKey().privateJwk)}'\n`, { mode: 0o600 });
-  const app = snapshotService(resolve(opts.app), TMP);
+  const app = snapshotService(resolve(opts.app), TMP, { withoutRateLimits: opts["without-rate-limits"] });
   await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", join(TMP, "state-service"), "-c", app.config], { cwd: app.dir });
   const service = await startDev({
     name: "service", cwd: app.dir, config: app.config, port: PORT, inspectorPort: PORT + 1000,
