@@ -14,28 +14,47 @@ const generous = { namespace_id: "9000", simple: { limit: 100_000, period: 60 } 
 const limiters = ["AUTH", "LOGIN", "FAILED_LOGIN", "REGISTER", "REFRESH", "REFRESH_FAMILY"].map((name) => `${name}_RATE_LIMITER`);
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest(async () => ({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        ratelimits: {
-          ...Object.fromEntries(limiters.map((name, i) => [name, { ...generous, namespace_id: String(9000 + i) }])),
-          TEST_STRICT_LIMITER: { namespace_id: "9100", simple: { limit: 3, period: 60 } },
-        },
-        bindings: {
-          SIGNING_KEY: current.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-          PREVIOUS_PUBLIC_KEYS: JSON.stringify([previous.publicKey.export({ format: "jwk" })]),
-          TEST_PREVIOUS_PRIVATE_KEY: previous.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-          TEST_MIGRATIONS: await readD1Migrations("./drizzle"),
-        },
-      },
-    })),
-  ],
   test: {
-    include: ["src/**/*.test.ts", "test/**/*.test.ts"],
-    setupFiles: ["./test/setup.ts"],
     testTimeout: 30_000,
     // Security events are logged as JSON lines; show them only for failing tests.
     silent: "passed-only",
+    projects: [
+      {
+        extends: true,
+        // The service: unit and integration tests inside workerd, with local D1, KV and limiters.
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              ratelimits: {
+                ...Object.fromEntries(limiters.map((name, i) => [name, { ...generous, namespace_id: String(9000 + i) }])),
+                TEST_STRICT_LIMITER: { namespace_id: "9100", simple: { limit: 3, period: 60 } },
+              },
+              bindings: {
+                SIGNING_KEY: current.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+                PREVIOUS_PUBLIC_KEYS: JSON.stringify([previous.publicKey.export({ format: "jwk" })]),
+                TEST_PREVIOUS_PRIVATE_KEY: previous.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+                TEST_MIGRATIONS: await readD1Migrations("./drizzle"),
+              },
+            },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["src/**/*.test.ts", "test/**/*.test.ts", "verifier/test/**/*.workers.test.ts"],
+          setupFiles: ["./test/setup.ts"],
+        },
+      },
+      {
+        extends: true,
+        // Packages that run outside Workers too (browser client, downstream verifier): plain Node.
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["client/test/**/*.test.ts", "verifier/test/**/*.node.test.ts"],
+          passWithNoTests: true,
+        },
+      },
+    ],
   },
 });
