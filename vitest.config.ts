@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -11,13 +11,16 @@ const previous = rsa();
 // The suite sends hundreds of requests from one "IP": the real limiters get generous limits here,
 // and rate-limit tests swap in the strict TEST_STRICT_LIMITER (3 a minute) where they need one.
 const generous = { namespace_id: "9000", simple: { limit: 100_000, period: 60 } };
-const limiters = ["AUTH", "LOGIN", "FAILED_LOGIN", "REGISTER", "REFRESH", "REFRESH_FAMILY"].map((name) => `${name}_RATE_LIMITER`);
+const limiters = ["AUTH", "LOGIN", "LOGIN_EMAIL", "FAILED_LOGIN", "REGISTER", "REFRESH", "REFRESH_FAMILY"].map((name) => `${name}_RATE_LIMITER`);
+const refreshTokenKey = randomBytes(32).toString("base64url");
 
 export default defineConfig({
   test: {
     testTimeout: 30_000,
     // Security events are logged as JSON lines; show them only for failing tests.
     silent: "passed-only",
+    // The node project has no test until the client and verifier packages bring theirs.
+    passWithNoTests: true,
     projects: [
       {
         extends: true,
@@ -33,6 +36,7 @@ export default defineConfig({
               bindings: {
                 SIGNING_KEY: current.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
                 PREVIOUS_PUBLIC_KEYS: JSON.stringify([previous.publicKey.export({ format: "jwk" })]),
+                REFRESH_TOKEN_KEY: refreshTokenKey,
                 TEST_PREVIOUS_PRIVATE_KEY: previous.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
                 TEST_MIGRATIONS: await readD1Migrations("./drizzle"),
               },
@@ -52,7 +56,6 @@ export default defineConfig({
           name: "node",
           environment: "node",
           include: ["client/test/**/*.test.ts", "verifier/test/**/*.node.test.ts"],
-          passWithNoTests: true,
         },
       },
     ],

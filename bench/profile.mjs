@@ -44,9 +44,9 @@ process.on("exit", cleanup);
 process.on("SIGINT", () => process.exit(130));
 
 async function main() {
-  const { generateSigningKey } = await import(join(REPO, "scripts", "generate-key.mjs"));
+  const { generateRefreshTokenKey, generateSigningKey } = await import(join(REPO, "scripts", "generate-key.mjs"));
   const envFile = join(TMP, "bench.env");
-  writeFileSync(envFile, `SIGNING_KEY='${JSON.stringify(generateSigningKey().privateJwk)}'\n`, { mode: 0o600 });
+  writeFileSync(envFile, `SIGNING_KEY='${JSON.stringify(generateSigningKey().privateJwk)}'\nREFRESH_TOKEN_KEY='${generateRefreshTokenKey()}'\n`, { mode: 0o600 });
   const app = snapshotService(resolve(opts.app), TMP, { withoutRateLimits: opts["without-rate-limits"] });
   await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", join(TMP, "state-service"), "-c", app.config], { cwd: app.dir });
   const service = await startDev({

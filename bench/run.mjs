@@ -80,9 +80,9 @@ async function main() {
 
   // 1. A fresh signing key in our own secrets file and a snapshot of the service. The references start
   //    while the service's migrations are applied and its bundle is built.
-  const { generateSigningKey } = await import(join(REPO, "scripts", "generate-key.mjs"));
+  const { generateRefreshTokenKey, generateSigningKey } = await import(join(REPO, "scripts", "generate-key.mjs"));
   const envFile = join(TMP, "bench.env");
-  writeFileSync(envFile, `SIGNING_KEY='${JSON.stringify(generateSigningKey().privateJwk)}'\n`, { mode: 0o600 });
+  writeFileSync(envFile, `SIGNING_KEY='${JSON.stringify(generateSigningKey().privateJwk)}'\nREFRESH_TOKEN_KEY='${generateRefreshTokenKey()}'\n`, { mode: 0o600 });
   const app = snapshotService(APP, TMP, { withoutRateLimits: opts["without-rate-limits"] });
   const statePath = (name) => join(TMP, `state-${name}`);
   const [refs, bundle] = await Promise.all([

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Prints a new RS256 signing key (private JWK) and its public JWK, with the exact steps to install
-// it as the Worker secret. Usage: npm run keys:generate [-- --json]
-import { generateKeyPairSync, createHash } from "node:crypto";
+// Prints a new RS256 signing key (private JWK) and its public JWK, and a new refresh-token MAC key,
+// with the exact steps to install them as Worker secrets. Usage: npm run keys:generate [-- --json]
+import { generateKeyPairSync, createHash, randomBytes } from "node:crypto";
+
+/** The MAC key of refresh tokens (REFRESH_TOKEN_KEY): 32 random bytes, base64url. */
+export const generateRefreshTokenKey = () => randomBytes(32).toString("base64url");
 
 export function generateSigningKey() {
   const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
@@ -15,8 +18,9 @@ export function generateSigningKey() {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const key = generateSigningKey();
+  const refreshTokenKey = generateRefreshTokenKey();
   if (process.argv.includes("--json")) {
-    console.log(JSON.stringify(key));
+    console.log(JSON.stringify({ ...key, refreshTokenKey }));
   } else {
     console.log(`New RS256 signing key, kid ${key.kid}
 
@@ -32,6 +36,13 @@ Rotation (README, "Key rotation"):
      to PREVIOUS_PUBLIC_KEYS, e.g.  npx wrangler secret put PREVIOUS_PUBLIC_KEYS   (paste a JSON array)
   3. Switch signing:  npx wrangler secret put SIGNING_KEY   (paste the private JWK above)
   4. Unset NEXT_PUBLIC_KEY, deploy. After the access-token TTL, drop the old key from PREVIOUS_PUBLIC_KEYS.
+
+New refresh-token MAC key (the REFRESH_TOKEN_KEY secret; never commit it):
+${refreshTokenKey}
+
+First deployment:  npx wrangler secret put REFRESH_TOKEN_KEY   (paste it)
+Rotation (README, "Rotating the refresh-token key"): put the current value into PREVIOUS_REFRESH_TOKEN_KEY,
+then this one into REFRESH_TOKEN_KEY; delete PREVIOUS_REFRESH_TOKEN_KEY after SESSION_ABSOLUTE_TTL_SECONDS.
 `);
   }
 }

@@ -44,11 +44,11 @@ if (echo > "/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
   exit 1
 fi
 
-# A signing key of its own, in a secrets file of its own (never the developer's .dev.vars).
+# Keys of its own, in a secrets file of its own (never the developer's .dev.vars).
 (umask 077 && node --input-type=module -e '
-  import { generateSigningKey } from "./scripts/generate-key.mjs";
+  import { generateRefreshTokenKey, generateSigningKey } from "./scripts/generate-key.mjs";
   const { privateJwk } = generateSigningKey();
-  process.stdout.write(`SIGNING_KEY=\x27${JSON.stringify(privateJwk)}\x27\n`);
+  process.stdout.write(`SIGNING_KEY=\x27${JSON.stringify(privateJwk)}\x27\nREFRESH_TOKEN_KEY=\x27${generateRefreshTokenKey()}\x27\n`);
 ' > "$WORK/secrets.env")
 
 echo "smoke-local: applying migrations to $WORK/state"

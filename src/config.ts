@@ -1,18 +1,15 @@
+/** The service's settings, parsed once per env object from the worker's vars (see wrangler.toml). */
 import * as z from "zod/mini";
-import type { Env } from "./env";
+import { ConfigurationError } from "./domain-errors";
 
-/** The signing key or another required setting is missing or unusable. Never a fallback. */
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ConfigurationError";
-  }
-}
+/** Clock leeway every verifier of this service's access tokens allows (DESIGN.md, Tokens). */
+export const CLOCK_TOLERANCE_SECONDS = 60;
 
 /** Browsers cap cookie Max-Age at 400 days; no lifetime here may exceed it. */
 const MAX_LIFETIME_SECONDS = 400 * 24 * 3600;
 const seconds = (fallback: number, min = 0) =>
   z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(MAX_LIFETIME_SECONDS)), fallback);
+const BINDING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 const ConfigSchema = z.object({
   ISSUER: z._default(z.url(), "http://localhost:8787"),
@@ -24,9 +21,10 @@ const ConfigSchema = z.object({
   REFRESH_GRACE_SECONDS: seconds(10, 0),
   ALLOWED_ORIGINS: z._default(z.string(), "http://localhost:5173"),
   COOKIE_SAMESITE: z._default(z.enum(["Strict", "Lax", "None"]), "Strict"),
+  USER_DATABASES: z._default(z.string(), "DB"),
 });
 
-/** Settings of the service, parsed from the worker's vars (see wrangler.toml). */
+/** Settings of the service (times in ms unless the name says seconds). */
 export interface Config {
   issuer: string;
   audience: string;
@@ -37,12 +35,14 @@ export interface Config {
   refreshGraceMs: number;
   allowedOrigins: ReadonlySet<string>;
   cookieSameSite: "Strict" | "Lax" | "None";
+  /** D1 binding names users are spread over, in placement order (DESIGN.md, Scale). */
+  userDatabases: readonly string[];
 }
 
 const cache = new WeakMap<object, Config>();
 
-/** Parses and caches the config for this env object; a bad value is a startup-class error. */
-export function getConfig(env: Env): Config {
+/** Parses and caches the config for this env object; a bad value is a {@link ConfigurationError}. */
+export function getConfig(env: object): Config {
   const cached = cache.get(env);
   if (cached) return cached;
   const parsed = ConfigSchema.safeParse(env);
@@ -51,6 +51,15 @@ export function getConfig(env: Env): Config {
     throw new ConfigurationError(`Invalid setting ${issue?.path.join(".")}: ${issue?.message}`);
   }
   const v = parsed.data;
+  const list = (text: string) =>
+    text
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean);
+  const userDatabases = list(v.USER_DATABASES);
+  if (userDatabases.length === 0 || userDatabases.some((name) => !BINDING_NAME.test(name)) || new Set(userDatabases).size !== userDatabases.length) {
+    throw new ConfigurationError("USER_DATABASES must list distinct D1 binding names, e.g. \"DB\" or \"DB,DB_2\".");
+  }
   const config: Config = {
     issuer: v.ISSUER.replace(/\/$/, ""),
     audience: v.AUDIENCE,
@@ -59,12 +68,9 @@ export function getConfig(env: Env): Config {
     sessionAbsoluteTtlMs: v.SESSION_ABSOLUTE_TTL_SECONDS * 1000,
     sessionIdleTimeoutMs: v.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
     refreshGraceMs: v.REFRESH_GRACE_SECONDS * 1000,
-    allowedOrigins: new Set(
-      v.ALLOWED_ORIGINS.split(",")
-        .map((o) => o.trim().replace(/\/$/, ""))
-        .filter(Boolean),
-    ),
+    allowedOrigins: new Set(list(v.ALLOWED_ORIGINS).map((origin) => origin.replace(/\/$/, ""))),
     cookieSameSite: v.COOKIE_SAMESITE,
+    userDatabases,
   };
   cache.set(env, config);
   return config;

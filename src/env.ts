@@ -1,12 +1,17 @@
+import type { Services } from "./services";
 import type { AccessTokenClaims } from "./tokens";
 
 /** Bindings and vars of the worker, as declared in wrangler.toml (secrets in `.dev.vars` locally). */
 export interface Env {
+  /** The default (first) user database; USER_DATABASES may name more D1 bindings. */
   DB: D1Database;
   REVOCATIONS: KVNamespace;
+  /** Analytics Engine dataset for per-refresh telemetry; absent: nothing is recorded. */
+  REFRESH_TELEMETRY?: AnalyticsEngineDataset;
   /** Workers Rate Limiting bindings (wrangler.toml `[[ratelimits]]`). Absent binding: no limit. */
   AUTH_RATE_LIMITER?: RateLimit;
   LOGIN_RATE_LIMITER?: RateLimit;
+  LOGIN_EMAIL_RATE_LIMITER?: RateLimit;
   FAILED_LOGIN_RATE_LIMITER?: RateLimit;
   REGISTER_RATE_LIMITER?: RateLimit;
   REFRESH_RATE_LIMITER?: RateLimit;
@@ -19,6 +24,10 @@ export interface Env {
   PREVIOUS_PUBLIC_KEYS?: string;
   /** Public JWK of the key that will sign after the next rotation, published ahead of time. */
   NEXT_PUBLIC_KEY?: string;
+  /** MAC key of refresh tokens: 32+ random bytes, base64url. A Worker secret. */
+  REFRESH_TOKEN_KEY?: string;
+  /** The MAC key before the last rotation of REFRESH_TOKEN_KEY, still accepted. */
+  PREVIOUS_REFRESH_TOKEN_KEY?: string;
   ISSUER?: string;
   AUDIENCE?: string;
   ACCESS_TOKEN_TTL_SECONDS?: string;
@@ -28,12 +37,16 @@ export interface Env {
   REFRESH_GRACE_SECONDS?: string;
   ALLOWED_ORIGINS?: string;
   COOKIE_SAMESITE?: string;
+  /** Comma-separated D1 binding names users are spread over; default "DB". */
+  USER_DATABASES?: string;
 }
 
 /** Hono generics of the app: bindings plus what middleware puts on the context. */
 export interface AppEnv {
   Bindings: Env;
   Variables: {
+    /** Set for every request by the services middleware. */
+    services: Services;
     /** Set by the Bearer middleware once the token is verified and not revoked. */
     claims: AccessTokenClaims;
   };

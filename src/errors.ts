@@ -1,94 +1,114 @@
+/**
+ * The one place that turns errors into HTTP answers: a table from each error code to its status,
+ * RFC 6749 `error` code, headers and whether the refresh cookie is cleared, and the `app.onError`
+ * handler that applies it. Answers never carry a stack, SQL, or whether an email exists.
+ */
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { ConfigurationError } from "./config";
-import { StorageUnavailableError } from "./storage";
+import { DomainError, type ErrorCode } from "./domain-errors";
+import type { AppEnv } from "./env";
+import { clearRefreshCookie } from "./middleware/refresh-cookie";
 
-/** The stable error codes of the HTTP contract (RFC 6749 section 5.2 shape). */
-export type ErrorCode =
-  | "invalid_request"
-  | "invalid_credentials"
-  | "invalid_grant"
-  | "invalid_token"
-  | "insufficient_scope"
-  | "email_taken"
-  | "invalid_origin"
-  | "rate_limited"
-  | "server_error"
-  | "temporarily_unavailable";
+interface HttpAnswer {
+  status: ContentfulStatusCode;
+  /** The `error` member (RFC 6749 section 5.2 and DESIGN.md's stable codes). */
+  error: string;
+  headers?: (err: DomainError) => Record<string, string>;
+  /** A refused refresh token must not be sent again: the cookie is cleared. */
+  clearsRefreshCookie?: boolean;
+  /** Said instead of the error's own message (which may hold details for the log only). */
+  description?: string;
+}
+
+/** RFC 6750 section 3: no `"` or `\` inside a quoted value. */
+const quoted = (text: string) => `"${text.replace(/["\\]/g, "'")}"`;
+const retryAfter = (err: DomainError): Record<string, string> =>
+  err.detail.retryAfterSeconds ? { "Retry-After": String(err.detail.retryAfterSeconds) } : {};
+
+export const HTTP_ANSWERS: Record<ErrorCode, HttpAnswer> = {
+  invalid_request: { status: 400, error: "invalid_request" },
+  not_found: { status: 404, error: "invalid_request" },
+  method_not_allowed: { status: 405, error: "invalid_request", headers: (err) => ({ Allow: err.detail.allow ?? "" }) },
+  payload_too_large: { status: 413, error: "invalid_request" },
+  invalid_credentials: { status: 401, error: "invalid_credentials" },
+  invalid_grant: { status: 401, error: "invalid_grant", clearsRefreshCookie: true },
+  token_required: { status: 401, error: "invalid_token", headers: () => ({ "WWW-Authenticate": 'Bearer realm="auth"' }) },
+  invalid_token: {
+    status: 401,
+    error: "invalid_token",
+    headers: (err) => ({ "WWW-Authenticate": `Bearer realm="auth", error="invalid_token", error_description=${quoted(err.message)}` }),
+  },
+  insufficient_scope: {
+    status: 403,
+    error: "insufficient_scope",
+    headers: (err) => ({ "WWW-Authenticate": `Bearer realm="auth", error="insufficient_scope"${err.detail.scope ? `, scope=${quoted(err.detail.scope)}` : ""}` }),
+  },
+  invalid_client: { status: 401, error: "invalid_client" },
+  unsupported_grant_type: { status: 400, error: "unsupported_grant_type" },
+  invalid_origin: { status: 403, error: "invalid_origin" },
+  email_taken: { status: 409, error: "email_taken" },
+  rate_limited: { status: 429, error: "rate_limited", headers: retryAfter },
+  storage_unavailable: { status: 503, error: "temporarily_unavailable", headers: retryAfter },
+  misconfigured: { status: 500, error: "server_error", description: "The service is misconfigured." },
+  internal_error: { status: 500, error: "server_error", description: "Internal error." },
+};
+
+/** Maps anything thrown to the contract's JSON error shape. */
+export function errorResponse(err: unknown, c: Context<AppEnv>): Response {
+  const domain = toDomainError(err);
+  const answer = HTTP_ANSWERS[domain.code];
+  if (answer.status >= 500) logFailure(domain, c);
+  if (answer.clearsRefreshCookie) {
+    const config = c.get("services")?.config;
+    if (config) clearRefreshCookie(c, config);
+  }
+  return c.json({ error: answer.error, error_description: answer.description ?? domain.message }, answer.status, answer.headers?.(domain));
+}
+
+function toDomainError(err: unknown): DomainError {
+  if (err instanceof DomainError) return err;
+  if (err instanceof HTTPException && err.status >= 400 && err.status < 500) {
+    // Hono's own (body parsing): always a client error on the request.
+    return new DomainError("invalid_request", err.message && err.message.length < 200 ? err.message : "The request is invalid.");
+  }
+  return new DomainError("internal_error", "Internal error.", {}, { cause: err });
+}
+
+const nameAndCode = (e: unknown) => {
+  if (!(e instanceof Error)) return { name: typeof e };
+  const code = (e as { code?: unknown }).code;
+  return { name: e.name, ...(typeof code === "string" || typeof code === "number" ? { code } : {}) };
+};
 
 /**
- * The one error type routes and middleware throw. `app.onError` turns it into
- * `{"error": code, "error_description": description}` with the given status and headers.
+ * A schema the code does not find (migrations not applied) is the one storage failure whose cause
+ * a deployer must see; the match keeps only SQLite's own words, never the query or its parameters.
  */
-export class AuthError extends HTTPException {
-  readonly code: ErrorCode;
-  readonly headers: Record<string, string>;
-
-  constructor(
-    status: ContentfulStatusCode,
-    code: ErrorCode,
-    description: string,
-    headers: Record<string, string> = {},
-  ) {
-    super(status, { message: description });
-    this.code = code;
-    this.headers = headers;
+function diagnose(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const missing = /no such (table|column): [\w.]+/.exec(e.message);
+    if (missing) return `${missing[0]}: apply the D1 migrations (npm run deploy, or wrangler d1 migrations apply <binding> --remote)`;
   }
+  return undefined;
 }
 
-export const invalidRequest = (description: string) => new AuthError(400, "invalid_request", description);
-
-/** Bearer failures carry a `WWW-Authenticate` challenge (RFC 6750 section 3). */
-export const invalidToken = (description = "The access token is invalid or expired.") =>
-  new AuthError(401, "invalid_token", description, {
-    "WWW-Authenticate": `Bearer error="invalid_token", error_description="${description.replace(/"/g, "'")}"`,
-  });
-
-export const invalidGrant = (description = "The refresh token is invalid, expired or revoked.") =>
-  new AuthError(401, "invalid_grant", description);
-
-/** The Rate Limiting binding counts in 60 s windows (see wrangler.toml); that is when to retry. */
-const RATE_LIMIT_RETRY_AFTER_SECONDS = "60";
-
-export const rateLimited = () =>
-  new AuthError(429, "rate_limited", "Too many requests. Retry later.", { "Retry-After": RATE_LIMIT_RETRY_AFTER_SECONDS });
-
-const RETRY_AFTER_SECONDS = "2";
-
-/** Maps anything thrown to the contract's JSON error shape; never leaks a stack or SQL. */
-export function errorResponse(err: unknown, c: Context): Response {
-  if (err instanceof AuthError) {
-    return c.json({ error: err.code, error_description: err.message }, err.status, err.headers);
-  }
-  if (err instanceof HTTPException) {
-    // Hono's own (validator, body parsing): always a client error on the request.
-    const status = err.status >= 400 && err.status < 500 ? err.status : 400;
-    return c.json({ error: "invalid_request", error_description: safeDescription(err.message) }, status);
-  }
-  if (err instanceof StorageUnavailableError) {
-    logError("storage_unavailable", err);
-    return c.json(
-      { error: "temporarily_unavailable", error_description: "A storage dependency is unavailable. Retry shortly." },
-      503,
-      { "Retry-After": RETRY_AFTER_SECONDS },
-    );
-  }
-  if (err instanceof ConfigurationError) {
-    logError("configuration_error", err);
-    return c.json({ error: "server_error", error_description: "The service is misconfigured." }, 500);
-  }
-  logError("unhandled_error", err);
-  return c.json({ error: "server_error", error_description: "Internal error." }, 500);
-}
-
-function safeDescription(message: string): string {
-  return message && message.length < 200 ? message : "The request is invalid.";
-}
-
-function logError(event: string, err: unknown) {
-  const describe = (e: unknown) => (e instanceof Error ? { name: e.name, message: e.message.slice(0, 300) } : { message: String(e) });
-  const cause = err instanceof Error && err.cause !== undefined ? describe(err.cause) : undefined;
-  const error = { ...describe(err), cause };
-  console.error(JSON.stringify({ level: "error", event, error }));
+/**
+ * One JSON line per server-side failure: the error's name and code, its cause's, and the request
+ * id. Never a storage error's message: D1's carries the SQL and its parameters (emails, hashes).
+ */
+function logFailure(err: DomainError, c: Context<AppEnv>) {
+  const events: Partial<Record<ErrorCode, string>> = { storage_unavailable: "storage_unavailable", misconfigured: "configuration_error" };
+  console.error(
+    JSON.stringify({
+      level: "error",
+      event: events[err.code] ?? "unhandled_error",
+      error: nameAndCode(err),
+      // A configuration error's message is ours and names the setting at fault.
+      reason: err.code === "misconfigured" ? err.message : undefined,
+      cause: err.cause === undefined ? undefined : nameAndCode(err.cause),
+      diagnosis: diagnose(err),
+      request_id: c.req.header("CF-Ray") ?? undefined,
+    }),
+  );
 }

@@ -1,23 +1,25 @@
 /**
- * The edge token service: one Hono app on Cloudflare Workers.
- * Contract: ../DESIGN.md (shared), summarized in README.md.
+ * The edge token service: one Hono app on Cloudflare Workers. Contract: DESIGN.md (shared),
+ * summarised in README.md. Layers: routes and middleware (HTTP) -> services -> stores.
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
-import { getConfig } from "./config";
-import { openDatabase } from "./db/client";
+import { DomainError } from "./domain-errors";
 import type { AppEnv, Env } from "./env";
-import { AuthError, errorResponse } from "./errors";
+import { errorResponse } from "./errors";
 import { runHousekeeping } from "./housekeeping";
+import { noStore } from "./middleware/no-store";
 import { isUnder, onlyWhen } from "./middleware/only-when";
 import { corsForAllowedOrigins, requireAllowedOriginForCookie } from "./middleware/origin-guard";
-import { rateLimitByIp } from "./middleware/rate-limit";
+import { rateLimitByNetwork } from "./middleware/rate-limit";
+import { provideServices } from "./middleware/services";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { sessionRoutes } from "./routes/sessions";
 import { wellKnownRoutes } from "./routes/well-known";
+import { servicesFor } from "./services";
 
 /** JSON bodies of this API are tiny; anything bigger is refused before parsing or hashing. */
 const MAX_BODY_BYTES = 8 * 1024;
@@ -34,6 +36,7 @@ const HTML_ONLY_HEADERS_OFF = {
   xXssProtection: false,
 } as const;
 
+app.use(provideServices);
 // Public JSON documents fetched by every verifier: readable cross-origin, and no headers beyond those
 // that matter for them (extra ones add bytes to the hottest response for nothing).
 app.use(
@@ -53,20 +56,22 @@ app.use(
   ),
 );
 
+app.use("/auth/*", noStore);
+app.use("/admin/*", noStore);
 app.use("/auth/*", corsForAllowedOrigins());
 app.use(
   "/auth/*",
   bodyLimit({
     maxSize: MAX_BODY_BYTES,
     onError: () => {
-      throw new AuthError(413, "invalid_request", `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+      throw new DomainError("payload_too_large", `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
     },
   }),
 );
-// Routes with their own per-IP limiter (login, register, refresh) are not counted twice.
-const HAVE_OWN_PER_IP_LIMITER = new Set(["/auth/login", "/auth/register", "/auth/refresh"]);
-app.use("/auth/*", onlyWhen((c) => !HAVE_OWN_PER_IP_LIMITER.has(c.req.path), rateLimitByIp("AUTH_RATE_LIMITER")));
-app.use("/admin/*", rateLimitByIp("AUTH_RATE_LIMITER"));
+// Routes with their own per-network limiter (login, register, refresh) are not counted twice.
+const HAVE_OWN_NETWORK_LIMITER = new Set(["/auth/login", "/auth/register", "/auth/refresh"]);
+app.use("/auth/*", onlyWhen((c) => !HAVE_OWN_NETWORK_LIMITER.has(c.req.path), rateLimitByNetwork("AUTH_RATE_LIMITER")));
+app.use("/admin/*", rateLimitByNetwork("AUTH_RATE_LIMITER"));
 app.use("/auth/*", requireAllowedOriginForCookie);
 
 app.route("/auth", authRoutes);
@@ -78,7 +83,7 @@ app.get("/health", (c) => c.json({ status: "ok" }));
 
 answerWrongMethodsWith405(app);
 app.notFound(() => {
-  throw new AuthError(404, "invalid_request", "No such endpoint.");
+  throw new DomainError("not_found", "No such endpoint.");
 });
 app.onError(errorResponse);
 
@@ -93,7 +98,7 @@ function answerWrongMethodsWith405(hono: Hono<AppEnv>) {
     if (methods.has("GET")) methods.add("HEAD");
     const allow = [...methods, "OPTIONS"].join(", ");
     hono.all(path, () => {
-      throw new AuthError(405, "invalid_request", `Method not allowed. Allowed: ${allow}.`, { Allow: allow });
+      throw new DomainError("method_not_allowed", `Method not allowed. Allowed: ${allow}.`, { allow });
     });
   }
 }
@@ -126,6 +131,7 @@ async function fetch(request: Request, env: Env, ctx: ExecutionContext): Promise
 export default {
   fetch,
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(runHousekeeping(openDatabase(env.DB), getConfig(env).sessionIdleTimeoutMs).then(() => undefined));
+    const services = servicesFor(env);
+    ctx.waitUntil(runHousekeeping(services.housekeeping, services.config).then(() => undefined));
   },
 } satisfies ExportedHandler<Env>;

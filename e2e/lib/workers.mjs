@@ -1,6 +1,7 @@
 // The auth worker and the downstream worker under `wrangler dev`, with e2e-only state and secrets:
 // never the developer's .dev.vars or .wrangler/state.
 import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -16,6 +17,8 @@ const AUTH_INSPECTOR_PORT = 9347;
 const DOWNSTREAM_INSPECTOR_PORT = 9348;
 /** Short enough that the run sees a token expire; see the browser checks. */
 export const ACCESS_TOKEN_TTL_SECONDS = 20;
+/** The refresh-token MAC key of this run: the same across restarts (a signing-key rotation keeps it). */
+const REFRESH_TOKEN_KEY = randomBytes(32).toString("base64url");
 
 /**
  * @param {{ root: string, stateDir: string, logDir: string }} dirs
@@ -44,7 +47,7 @@ export function authWorker({ root, stateDir, logDir }) {
       // dotenv format, like .dev.vars; wrangler reads it instead of .dev.vars when --env-file is given.
       writeFileSync(
         envFile,
-        `SIGNING_KEY='${JSON.stringify(signingKey)}'\nPREVIOUS_PUBLIC_KEYS='${JSON.stringify(previousPublicKeys)}'\n`,
+        `SIGNING_KEY='${JSON.stringify(signingKey)}'\nPREVIOUS_PUBLIC_KEYS='${JSON.stringify(previousPublicKeys)}'\nREFRESH_TOKEN_KEY='${REFRESH_TOKEN_KEY}'\n`,
         { mode: 0o600 },
       );
       proc = start(

@@ -1,59 +1,169 @@
 /**
- * Account lifecycle: password change and disabling. Both end the user's other sessions and cut off
- * older access tokens (KV deny-list of the families' live tokens plus a per-user cutoff).
+ * Accounts: register, log in, change the password, disable and enable, and the user's own view.
+ * No HTTP here: results, or DomainErrors.
  */
-import { eq } from "drizzle-orm";
-import type { Database } from "../db/client";
-import { revokeSessions } from "../db/sessions";
-import { users } from "../db/schema";
-import type { ClientInfo, SessionDeps } from "../sessions/service";
-import { hashPassword } from "../passwords";
-import { revokeAccessTokens, setUserCutoff } from "../revocation";
+import type { ClientInfo } from "../client-info";
+import { DomainError, invalidCredentials, invalidRequest, invalidToken, notFound, rateLimited } from "../domain-errors";
+import type { PasswordCheck } from "../passwords";
+import type { RevocationService } from "../revocation";
+import type { IssuedSession, SessionService } from "../sessions/service";
+import type { EventStore, UserRecord, UserStore } from "../stores/types";
+import type { LoginLockout } from "./lockout";
 
-async function cutOffAccessTokens(deps: SessionDeps, userId: string, live: { jti: string; exp: number }[], now: number) {
-  await revokeAccessTokens(deps.kv, live, now);
-  await setUserCutoff(deps.kv, userId, Math.floor(now / 1000), deps.config.accessTokenTtlSeconds);
+export const MIN_PASSWORD_LENGTH = 8;
+
+/** The public view of a user: never the password hash. */
+export interface PublicUser {
+  id: string;
+  email: string;
+  role: string;
+  created_at: string;
 }
 
-/**
- * Stores the new password and, in the same batch, revokes every family of the user except the one
- * making the change. Access tokens issued in earlier seconds are cut off, normally the caller's
- * too (its session refreshes to get a new one); the other families' tokens are deny-listed.
- */
-export async function changePassword(
-  deps: SessionDeps,
-  user: { id: string },
-  currentSessionId: string,
-  newPassword: string,
-  client: ClientInfo,
-  now = Date.now(),
-): Promise<void> {
-  const passwordHash = await hashPassword(newPassword);
-  const { liveAccessTokens } = await revokeSessions(
-    deps.db,
-    { userId: user.id, exceptSessionId: currentSessionId },
-    "password_changed",
-    { type: "password_changed", userId: user.id, sessionId: currentSessionId, ...client },
-    now,
-    [deps.db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, user.id))],
-  );
-  await cutOffAccessTokens(deps, user.id, liveAccessTokens, now);
+export const publicUser = (user: UserRecord): PublicUser => ({
+  id: user.id,
+  email: user.email,
+  role: user.role,
+  created_at: new Date(user.createdAt).toISOString(),
+});
+
+export interface PasswordHasher {
+  hash(password: string): Promise<string>;
+  verify(password: string, stored: string): Promise<PasswordCheck>;
+  /** Spends the work of one verification (unknown emails cost the same). */
+  verifyDummy(password: string): Promise<void>;
+  /** True for a password on the common-password list. */
+  isCommon(password: string): boolean;
 }
 
-/** Disables an account: no login, no refresh, every live access token refused. */
-export async function disableUser(deps: SessionDeps, userId: string, now = Date.now()): Promise<void> {
-  const { liveAccessTokens } = await revokeSessions(
-    deps.db,
-    { userId },
-    "user_disabled",
-    { type: "user_disabled", userId },
-    now,
-    [deps.db.update(users).set({ disabledAt: now, updatedAt: now }).where(eq(users.id, userId))],
-  );
-  await cutOffAccessTokens(deps, userId, liveAccessTokens, now);
+export interface AccountDeps {
+  users: UserStore;
+  events: EventStore;
+  sessions: SessionService;
+  revocation: RevocationService;
+  passwords: PasswordHasher;
+  lockout: LoginLockout;
+  now: () => number;
+  /** A new user id that lands in the database of the (normalised) email. */
+  newUserId: (normalizedEmail: string) => string;
 }
 
-/** Re-enables an account; its old sessions stay revoked, the user logs in again. */
-export async function enableUser(db: Database, userId: string, now = Date.now()): Promise<void> {
-  await db.update(users).set({ disabledAt: null, updatedAt: now }).where(eq(users.id, userId));
+/** The profile answers from a short per-isolate cache: staleness is bounded, and access is checked in KV anyway. */
+const PROFILE_CACHE_MS = 30_000;
+const PROFILE_CACHE_MAX = 10_000;
+
+export type AccountService = ReturnType<typeof createAccountService>;
+
+export function createAccountService(deps: AccountDeps) {
+  const { users, events, sessions, revocation, passwords, lockout, now } = deps;
+  const profiles = new Map<string, { user: PublicUser; until: number }>();
+
+  /** ASVS v5 6.2: long enough once trimmed, and not one of the most common passwords. */
+  function checkNewPassword(field: string, password: string) {
+    if (password.trim().length < MIN_PASSWORD_LENGTH) throw invalidRequest(field, `must have at least ${MIN_PASSWORD_LENGTH} characters`);
+    if (passwords.isCommon(password)) throw invalidRequest(field, "is one of the most common passwords; choose another");
+  }
+
+  async function activeUser(userId: string): Promise<UserRecord> {
+    const user = await users.findById(userId);
+    if (!user || user.disabledAt !== null) throw invalidToken("The account no longer exists or is disabled.");
+    return user;
+  }
+
+  return {
+    checkNewPassword,
+
+    async register(input: { email: string; password: string }, clientId: string, client: ClientInfo): Promise<{ user: UserRecord; session: IssuedSession }> {
+      checkNewPassword("password", input.password);
+      const email = input.email.trim().toLowerCase();
+      const at = now();
+      const user: UserRecord = {
+        id: deps.newUserId(email),
+        email,
+        passwordHash: await passwords.hash(input.password),
+        role: "user",
+        createdAt: at,
+        updatedAt: at,
+        disabledAt: null,
+      };
+      const { family, issued } = await sessions.open({ userId: user.id, role: user.role }, clientId, client);
+      const outcome = await users.register(user, family, { type: "register", userId: user.id, sessionId: family.id, ...client });
+      if (outcome === "email_taken") throw new DomainError("email_taken", "An account with this email already exists.");
+      return { user, session: issued };
+    },
+
+    /**
+     * Unknown email, wrong password and disabled account fail alike (401 `invalid_credentials`,
+     * one password hash each). The family is stored only if the user still has the verified hash
+     * and is not disabled when it is written.
+     */
+    async login(input: { email: string; password: string }, clientId: string, client: ClientInfo): Promise<{ user: UserRecord; session: IssuedSession }> {
+      const { admitted, pairKey } = await lockout.admit(input.email, client.ip);
+      if (!admitted) throw rateLimited();
+      const user = await users.findByEmail(input.email);
+      const check = user ? await passwords.verify(input.password, user.passwordHash) : (await passwords.verifyDummy(input.password), undefined);
+      if (!user || !check?.valid || user.disabledAt !== null) {
+        const detail = !user ? "unknown_email" : user.disabledAt !== null ? "disabled" : "bad_password";
+        await events.record({ type: "login_failed", userId: user?.id, ...client, detail }, now(), user?.id ?? input.email.trim().toLowerCase());
+        if (await lockout.recordFailure(pairKey)) throw rateLimited();
+        throw invalidCredentials();
+      }
+      const { family, issued } = await sessions.open({ userId: user.id, role: user.role }, clientId, client);
+      const rehash = check.needsRehash ? await passwords.hash(input.password) : undefined;
+      const event = { type: "login", userId: user.id, sessionId: family.id, ...client } as const;
+      if (!(await users.startFamily({ family, verifiedHash: user.passwordHash, rehash, event }))) throw invalidCredentials();
+      return { user, session: issued };
+    },
+
+    /**
+     * Stores the new password and revokes every other family of the user, whose access tokens are
+     * cut off (the caller's session keeps going). The current password counts against the same
+     * brute-force limits as a login.
+     */
+    async changePassword(input: { userId: string; familyId: string; currentPassword: string; newPassword: string }, client: ClientInfo): Promise<void> {
+      const user = await activeUser(input.userId);
+      const { admitted, pairKey } = await lockout.admit(user.email, client.ip);
+      if (!admitted) throw rateLimited();
+      if (!(await passwords.verify(input.currentPassword, user.passwordHash)).valid) {
+        if (await lockout.recordFailure(pairKey)) throw rateLimited();
+        throw invalidCredentials("The current password is incorrect.");
+      }
+      checkNewPassword("new_password", input.newPassword);
+      const passwordHash = await passwords.hash(input.newPassword);
+      await revocation.cutOffUser(user.id, input.familyId);
+      await users.changePassword({
+        userId: user.id,
+        passwordHash,
+        keepFamilyId: input.familyId,
+        event: { type: "password_changed", userId: user.id, sessionId: input.familyId, ...client },
+        now: now(),
+      });
+    },
+
+    /** Disables an account: no login, no refresh, every live access token refused (cutoff first). */
+    async disable(userId: string, actor: ClientInfo): Promise<void> {
+      if (!(await users.findById(userId))) throw notFound("No such user.");
+      await revocation.cutOffUser(userId);
+      await users.setDisabled({ userId, disabled: true, event: { type: "user_disabled", userId, ...actor, detail: "admin" }, now: now() });
+      profiles.delete(userId);
+    },
+
+    /** Re-enables an account; its old sessions stay revoked, the user logs in again. */
+    async enable(userId: string, actor: ClientInfo): Promise<void> {
+      if (!(await users.setDisabled({ userId, disabled: false, event: { type: "user_enabled", userId, ...actor, detail: "admin" }, now: now() }))) {
+        throw notFound("No such user.");
+      }
+    },
+
+    /** The caller's own view, from a short per-isolate cache. */
+    async profile(userId: string): Promise<PublicUser> {
+      const at = now();
+      const cached = profiles.get(userId);
+      if (cached && cached.until > at) return cached.user;
+      const user = publicUser(await activeUser(userId));
+      if (profiles.size >= PROFILE_CACHE_MAX) profiles.clear();
+      profiles.set(userId, { user, until: at + PROFILE_CACHE_MS });
+      return user;
+    },
+  };
 }

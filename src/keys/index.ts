@@ -4,8 +4,7 @@
  * key set. Everything is computed once per isolate and reused by every request.
  */
 import { calculateJwkThumbprint, createLocalJWKSet, importJWK, importPKCS8, exportJWK, type JWK } from "jose";
-import { ConfigurationError } from "../config";
-import type { Env } from "../env";
+import { ConfigurationError } from "../domain-errors";
 
 export const SIGNING_ALGORITHM = "RS256";
 export const MIN_RSA_MODULUS_BITS = 2048;
@@ -38,7 +37,14 @@ let cached: { source: string; material: Promise<KeyMaterial> } | undefined;
  * Returns the key material for this env, importing it on first use in the isolate.
  * Throws {@link ConfigurationError} with a clear message when the secret is missing or unusable.
  */
-export function getKeyMaterial(env: Env): Promise<KeyMaterial> {
+/** The secrets and vars the signing keys come from. */
+export interface KeySource {
+  SIGNING_KEY?: string;
+  PREVIOUS_PUBLIC_KEYS?: string;
+  NEXT_PUBLIC_KEY?: string;
+}
+
+export function getKeyMaterial(env: KeySource): Promise<KeyMaterial> {
   const source = `${env.SIGNING_KEY ?? ""}\u0000${env.PREVIOUS_PUBLIC_KEYS ?? ""}\u0000${env.NEXT_PUBLIC_KEY ?? ""}`;
   if (cached?.source !== source) {
     const material = loadKeyMaterial(env);
@@ -51,7 +57,7 @@ export function getKeyMaterial(env: Env): Promise<KeyMaterial> {
   return cached.material;
 }
 
-async function loadKeyMaterial(env: Env): Promise<KeyMaterial> {
+async function loadKeyMaterial(env: KeySource): Promise<KeyMaterial> {
   const secret = env.SIGNING_KEY?.trim();
   if (!secret) {
     throw new ConfigurationError("SIGNING_KEY is not set: put an RS256 private key (PKCS#8 PEM or JWK) in the Worker secret.");

@@ -2,7 +2,7 @@
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import type { Config } from "../config";
-import { invalidRequest } from "../errors";
+import { invalidRequest } from "../domain-errors";
 
 export const REFRESH_COOKIE = "refresh_token";
 export const REFRESH_COOKIE_FULL_NAME = `__Host-${REFRESH_COOKIE}`;
@@ -21,7 +21,7 @@ function refreshCookieCount(c: Context): number {
  * duplicate) are refused rather than guessing which one is meant.
  */
 export function readRefreshCookie(c: Context): string | undefined {
-  if (refreshCookieCount(c) > 1) throw invalidRequest("refresh_token: more than one refresh cookie was sent.");
+  if (refreshCookieCount(c) > 1) throw invalidRequest("refresh_token", "more than one refresh cookie was sent");
   return getCookie(c, REFRESH_COOKIE, "host");
 }
 

@@ -1,59 +1,49 @@
 /**
- * Access-token revocation in Workers KV (binding `REVOCATIONS`). Storage schema:
- *
- * | key                     | value                          | TTL                                     |
- * | ----------------------- | ------------------------------ | --------------------------------------- |
- * | `revoked-jti:<jti>`     | `"1"`                          | remaining life + 60 s leeway, >= 60 s   |
- * | `user-cutoff:<userId>`  | Unix seconds; older `iat` fail | access-token TTL + leeway, >= 60 s      |
- *
- * Tokens themselves are never stored. KV refuses TTLs under 60 s, so every TTL is clamped up.
+ * Revocation policy: what to write to KV so that an access token is refused, and for how long.
+ * Every write is O(1): one entry per family (access tokens carry `sid`), one per access token
+ * revoked on its own, one cutoff per user; never one per access token of a family. An entry lives
+ * exactly as long as a token it refuses could still be accepted (its `exp` plus the clock leeway).
  */
-import { guardStorage } from "../storage";
-import { CLOCK_TOLERANCE_SECONDS } from "../tokens";
+import { CLOCK_TOLERANCE_SECONDS, type Config } from "../config";
+import type { RevocationStore } from "../stores/types";
 
-export const KV_MIN_TTL_SECONDS = 60;
-const JTI_PREFIX = "revoked-jti:";
-const CUTOFF_PREFIX = "user-cutoff:";
-
-export interface RevocableToken {
-  jti: string;
-  /** Unix seconds. */
-  exp: number;
+export interface RevocationDeps {
+  store: RevocationStore;
+  config: Pick<Config, "accessTokenTtlSeconds">;
+  now: () => number;
 }
 
-/** A token is accepted until `exp` plus the verifier's leeway: its deny-list entry must outlive that. */
-const acceptedUntil = (t: RevocableToken) => t.exp + CLOCK_TOLERANCE_SECONDS;
+export type RevocationService = ReturnType<typeof createRevocationService>;
 
-/** Deny-lists access tokens for as long as they could be accepted; tokens past that are skipped. */
-export async function revokeAccessTokens(kv: KVNamespace, tokens: RevocableToken[], nowMs = Date.now()): Promise<void> {
-  const nowSeconds = nowMs / 1000;
-  const ttlUntil = (t: RevocableToken) => Math.max(KV_MIN_TTL_SECONDS, Math.ceil(acceptedUntil(t) - nowSeconds));
-  const live = tokens.filter((t) => acceptedUntil(t) > nowSeconds);
-  await guardStorage(() =>
-    Promise.all(live.map((t) => kv.put(JTI_PREFIX + t.jti, "1", { expirationTtl: ttlUntil(t) }))),
-  );
-}
+export function createRevocationService({ store, config, now }: RevocationDeps) {
+  /** Long enough to outlive every access token issued up to now. */
+  const outlivesEveryToken = () => config.accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS + 1;
+  return {
+    /** Refuses every access token of the family. */
+    revokeFamily(familyId: string): Promise<void> {
+      return store.revokeFamily(familyId, outlivesEveryToken());
+    },
 
-/**
- * Refuses every access token of the user issued before `cutoffSeconds`. The entry only has to
- * outlive the longest access token, plus the verifier's clock leeway.
- */
-export async function setUserCutoff(
-  kv: KVNamespace,
-  userId: string,
-  cutoffSeconds: number,
-  accessTokenTtlSeconds: number,
-): Promise<void> {
-  const ttl = Math.max(KV_MIN_TTL_SECONDS, accessTokenTtlSeconds + 120);
-  await guardStorage(() => kv.put(CUTOFF_PREFIX + userId, String(cutoffSeconds), { expirationTtl: ttl }));
-}
+    /** Refuses one access token until it could no longer be accepted anyway. */
+    async revokeAccessToken(token: { jti: string; exp: number }): Promise<void> {
+      const remaining = token.exp + CLOCK_TOLERANCE_SECONDS - now() / 1000;
+      if (remaining > 0) await store.revokeAccessToken(token.jti, remaining);
+    },
 
-/** One KV round trip: is this jti deny-listed, or was the token issued before the user's cutoff? */
-export async function isAccessTokenRevoked(kv: KVNamespace, token: { jti: string; sub: string; iat: number }): Promise<boolean> {
-  const jtiKey = JTI_PREFIX + token.jti;
-  const cutoffKey = CUTOFF_PREFIX + token.sub;
-  const values = await guardStorage(() => kv.get([jtiKey, cutoffKey], "text"));
-  if (values.get(jtiKey) != null) return true;
-  const cutoff = values.get(cutoffKey);
-  return cutoff != null && token.iat < Number(cutoff);
+    /**
+     * Refuses every access token of the user issued up to now, but those of `exceptFamilyId`. `iat`
+     * has a one-second grain, so the cutoff covers the whole current second: a token issued later
+     * in this same second is refused too (its holder refreshes a second later).
+     */
+    cutOffUser(userId: string, exceptFamilyId?: string): Promise<void> {
+      return store.setUserCutoff(userId, { beforeSeconds: Math.floor(now() / 1000) + 1, exceptFamilyId }, outlivesEveryToken());
+    },
+
+    /** One bulk KV read: is the token, its family or its user's older tokens revoked? */
+    async isRevoked(claims: { jti: string; sid: string; sub: string; iat: number }): Promise<boolean> {
+      const { jtiRevoked, familyRevoked, userCutoff } = await store.lookup(claims);
+      const cutOff = userCutoff !== null && claims.iat < userCutoff.beforeSeconds && claims.sid !== userCutoff.exceptFamilyId;
+      return jtiRevoked || familyRevoked || cutOff;
+    },
+  };
 }

@@ -5,44 +5,32 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import * as z from "zod/mini";
-import { zValidator } from "@hono/zod-validator";
-import { disableUser, enableUser } from "../accounts/service";
-import { findUserById } from "../db/users";
+import { DomainError, notFound } from "../domain-errors";
 import type { AppEnv } from "../env";
-import { AuthError, invalidRequest, invalidToken } from "../errors";
 import { bearerToken } from "../middleware/bearer";
-import { guardStorage } from "../storage";
-import { sessionDeps } from "./context";
+import { clientInfo, pathParams } from "./context";
 
 const digest = async (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
 
 const requireAdminToken = createMiddleware<AppEnv>(async (c, next) => {
   const expected = c.env.ADMIN_API_TOKEN;
-  if (!expected) throw new AuthError(404, "invalid_request", "No such endpoint.");
+  if (!expected) throw notFound("No such endpoint.");
   const presented = bearerToken(c.req.header("Authorization")) ?? "";
-  if (!crypto.subtle.timingSafeEqual(await digest(presented), await digest(expected))) throw invalidToken("Invalid admin token.");
+  if (!crypto.subtle.timingSafeEqual(await digest(presented), await digest(expected))) throw new DomainError("invalid_token", "Invalid admin token.");
   await next();
 });
 
-const UserIdParam = zValidator("param", z.object({ id: z.uuid() }), (result) => {
-  if (!result.success) throw invalidRequest("id: not a user id");
-});
+const UserId = pathParams(z.object({ id: z.uuid() }));
 
 export const adminRoutes = new Hono<AppEnv>();
 adminRoutes.use(requireAdminToken);
 
-adminRoutes.post("/users/:id/disable", UserIdParam, async (c) => {
-  const deps = await sessionDeps(c);
-  const { id } = c.req.valid("param");
-  if (!(await findUserById(deps.db, id))) throw new AuthError(404, "invalid_request", "No such user.");
-  await disableUser(deps, id);
+adminRoutes.post("/users/:id/disable", UserId, async (c) => {
+  await c.var.services.accounts.disable(c.req.valid("param").id, clientInfo(c));
   return c.body(null, 204);
 });
 
-adminRoutes.post("/users/:id/enable", UserIdParam, async (c) => {
-  const deps = await sessionDeps(c);
-  const { id } = c.req.valid("param");
-  if (!(await findUserById(deps.db, id))) throw new AuthError(404, "invalid_request", "No such user.");
-  await guardStorage(() => enableUser(deps.db, id));
+adminRoutes.post("/users/:id/enable", UserId, async (c) => {
+  await c.var.services.accounts.enable(c.req.valid("param").id, clientInfo(c));
   return c.body(null, 204);
 });

@@ -1,26 +1,69 @@
 /**
- * Opaque refresh tokens: 256 random bits, base64url. Only their SHA-256 is stored. A consumed
- * token's child is sealed under a key derived from the consumed (parent) token, so only a holder
- * of the parent can recover the child during the grace window.
+ * Refresh tokens: `<family id>.<generation>.<secret>.<tag>`, where the secret is 256 random bits and
+ * the tag a MAC (HMAC-SHA-256, 128 bits) of the rest under REFRESH_TOKEN_KEY. The tag proves that the
+ * service issued a token of any generation without storing one row per token; D1 keeps only the
+ * SHA-256 of the current token and of its parent. A token from before the one-row-per-family
+ * upgrade is 43 base64url characters (256 random bits) and is looked up by its hash.
+ *
+ * A rotated-away parent can recover its child during the grace window: the child is sealed
+ * (AES-GCM) under a key derived (HKDF) from the parent token, which only the parent's holder has.
  */
 import { base64url } from "jose";
+import type { RefreshTokenKeys } from "../keys/refresh-token-keys";
 
-const TOKEN_BYTES = 32;
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+export type PresentedRefreshToken =
+  | { kind: "family"; token: string; familyId: string; generation: number; signed: string; tag: string }
+  | { kind: "legacy"; token: string };
+
+const FAMILY_TOKEN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.(0|[1-9][0-9]{0,8})\.[A-Za-z0-9_-]{43}\.([A-Za-z0-9_-]{22})$/;
+const LEGACY_TOKEN = /^[A-Za-z0-9_-]{43}$/;
+const SECRET_BYTES = 32;
+const TAG_BYTES = 16;
 const SEAL_INFO = new TextEncoder().encode("edge-token-service/refresh-child/v1");
 const encoder = new TextEncoder();
 
-export function generateRefreshToken(): string {
-  return base64url.encode(crypto.getRandomValues(new Uint8Array(TOKEN_BYTES)));
+/** Parses a presented token's shape (no storage, no crypto); undefined when it cannot be one of ours. */
+export function parseRefreshToken(token: unknown): PresentedRefreshToken | undefined {
+  if (typeof token !== "string") return undefined;
+  const match = FAMILY_TOKEN.exec(token);
+  if (match) {
+    const tag = match[3]!;
+    return { kind: "family", token, familyId: match[1]!, generation: Number(match[2]), signed: token.slice(0, -tag.length - 1), tag };
+  }
+  return LEGACY_TOKEN.test(token) ? { kind: "legacy", token } : undefined;
 }
 
-/** Cheap shape check before any storage lookup. */
-export function isWellFormedRefreshToken(token: unknown): token is string {
-  return typeof token === "string" && TOKEN_PATTERN.test(token);
+async function tagOf(key: CryptoKey, signed: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(signed))).slice(0, TAG_BYTES);
 }
 
+/** A new token of `generation` in the family. */
+export async function mintRefreshToken(keys: RefreshTokenKeys, familyId: string, generation: number): Promise<string> {
+  const signed = `${familyId}.${generation}.${base64url.encode(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)))}`;
+  return `${signed}.${base64url.encode(await tagOf(keys.current, signed))}`;
+}
+
+/** True when the service issued this token (its tag verifies under the current or previous key). */
+export async function isAuthentic(keys: RefreshTokenKeys, presented: Extract<PresentedRefreshToken, { kind: "family" }>): Promise<boolean> {
+  const tag = base64url.decode(presented.tag);
+  for (const key of keys.accepted) {
+    if (crypto.subtle.timingSafeEqual(await tagOf(key, presented.signed), tag)) return true;
+  }
+  return false;
+}
+
+/** What D1 stores of a token: its SHA-256, base64url. */
 export async function hashRefreshToken(token: string): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(token))));
+}
+
+/**
+ * The `jti` of the access token issued together with a refresh token: derived from it, so a grace
+ * retry reproduces the same access token, and unlinkable to the stored hash.
+ */
+export async function accessTokenIdOf(refreshToken: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`access-token-id\u0000${refreshToken}`));
+  return base64url.encode(new Uint8Array(digest).slice(0, 16));
 }
 
 async function sealingKey(parentToken: string): Promise<CryptoKey> {

@@ -1,200 +1,225 @@
 /**
- * Refresh-token families: start, rotate (with the idempotent grace window and reuse detection),
- * revoke. Storage-agnostic of HTTP: routes turn results and {@link AuthError}s into responses.
+ * Refresh-token families (sessions): open one at login, rotate it on refresh (with the idempotent
+ * grace window and reuse detection), list and revoke them. No HTTP here: results, or DomainErrors.
  */
+import type { ClientInfo } from "../client-info";
 import type { Config } from "../config";
-import type { Database } from "../db/client";
-import { insertSessionStatements, findTokenState, liveAccessTokensOf, revokeSessions, rotateRefreshToken, type NewRefreshToken, type TokenState } from "../db/sessions";
-import { invalidGrant, rateLimited } from "../errors";
-import type { KeyMaterial } from "../keys";
-import { limiterAllows } from "../rate-limits";
-import { revokeAccessTokens } from "../revocation";
-import { signAccessToken } from "../tokens";
-import { generateRefreshToken, hashRefreshToken, isWellFormedRefreshToken, openChildToken, sealChildToken } from "./refresh-token";
+import { invalidGrant, notFound, rateLimited } from "../domain-errors";
+import type { RefreshTokenKeys } from "../keys/refresh-token-keys";
+import type { RevocationService } from "../revocation";
+import type { FamilyRecord, FamilyState, FamilyStore, Limiter, NewFamily, RefreshTelemetry, SecurityEvent, TokenSubject } from "../stores/types";
+import type { TokenService } from "../tokens";
+import { currentTokenExpiresAt, isLive, livenessBounds } from "./liveness";
+import {
+  accessTokenIdOf,
+  hashRefreshToken,
+  isAuthentic,
+  mintRefreshToken,
+  openChildToken,
+  parseRefreshToken,
+  sealChildToken,
+  type PresentedRefreshToken,
+} from "./refresh-token";
 
-export interface ClientInfo {
-  ip: string | null;
-  userAgent: string | null;
-}
-
-export interface IssuedTokens {
+/** What a login or a refresh hands out. */
+export interface IssuedSession {
   accessToken: string;
   expiresIn: number;
   refreshToken: string;
   /** Epoch ms after which the refresh token is useless: the cookie's Max-Age never goes beyond. */
   refreshExpiresAt: number;
-  sessionId: string;
+  familyId: string;
+}
+
+export interface SessionView {
+  id: string;
+  clientId: string;
+  createdAt: number;
+  lastUsedAt: number;
+  expiresAt: number;
+  userAgent: string | null;
+  current: boolean;
 }
 
 export interface SessionDeps {
-  db: Database;
-  kv: KVNamespace;
+  families: FamilyStore;
+  tokens: TokenService;
+  revocation: RevocationService;
+  refreshKeys: () => Promise<RefreshTokenKeys>;
   config: Config;
-  keys: KeyMaterial;
-  /** Optional Rate Limiting binding keyed by family id (see refreshSession). */
-  familyLimiter?: RateLimit;
+  now: () => number;
+  /** A new family id that lands in the user's database. */
+  newFamilyId: (userId: string) => string;
+  /** Counts retries, replays and refused tokens per family (never a normal rotation). */
+  familyLimiter: Limiter;
+  telemetry: RefreshTelemetry;
 }
 
-/** Creates everything a new family needs; the caller runs `statements` in its own batch. */
-export async function prepareSession(deps: SessionDeps, user: { id: string; role: string }, client: ClientInfo, now = Date.now()) {
-  const { config, db } = deps;
-  const sessionId = crypto.randomUUID();
-  const sessionExpiresAt = now + config.sessionAbsoluteTtlMs;
-  const refreshToken = generateRefreshToken();
-  const token = { ...(await newTokenRow(refreshToken, now, config)), expiresAt: Math.min(now + config.refreshTokenTtlMs, sessionExpiresAt) };
-  const accessToken = await accessTokenFor(deps, { userId: user.id, sessionId, role: user.role, jti: token.accessJti }, now);
-  const statements = insertSessionStatements(
-    db,
-    { id: sessionId, userId: user.id, expiresAt: sessionExpiresAt, userAgent: client.userAgent?.slice(0, 256) ?? null, ip: client.ip },
-    token,
-    now,
-  );
-  const issued: IssuedTokens = {
-    accessToken,
-    expiresIn: config.accessTokenTtlSeconds,
-    refreshToken,
-    refreshExpiresAt: token.expiresAt,
-    sessionId,
-  };
-  return { statements, issued };
+export type SessionService = ReturnType<typeof createSessionService>;
+
+type Position = "current" | "parent" | "ancestor" | "unknown";
+
+/** Where a presented (authentic) token stands in its family's chain. */
+function positionOf(presented: PresentedRefreshToken, hash: string, family: FamilyRecord): Position {
+  const legacy = presented.kind === "legacy";
+  const generation = legacy ? undefined : presented.generation;
+  if (hash === family.tokenHash && (legacy || generation === family.generation)) return "current";
+  if (hash === family.previousHash && (legacy || generation === family.generation - 1)) return "parent";
+  // A legacy token was found among the issued ones; a new one carries a verified tag.
+  if (legacy || generation! < family.generation - 1) return "ancestor";
+  return "unknown";
 }
 
-/** A refresh-token row and the id and expiry of the access token issued with it (at `now`). */
-async function newTokenRow(token: string, now: number, config: Config): Promise<Omit<NewRefreshToken, "expiresAt">> {
-  return {
-    id: crypto.randomUUID(),
-    tokenHash: await hashRefreshToken(token),
-    accessJti: crypto.randomUUID(),
-    accessExpiresAt: (Math.floor(now / 1000) + config.accessTokenTtlSeconds) * 1000,
-  };
-}
+export function createSessionService(deps: SessionDeps) {
+  const { families, tokens, revocation, config, now, telemetry } = deps;
 
-/**
- * Signs the access token issued with a refresh-token row at `issuedAtMs`. The same row and time give
- * the same token, which is how a grace-window retry gets the access token of the first answer.
- */
-function accessTokenFor(
-  { keys, config }: SessionDeps,
-  claims: { userId: string; sessionId: string; role: string; jti: string },
-  issuedAtMs: number,
-): Promise<string> {
-  return signAccessToken({ ...claims, issuedAt: Math.floor(issuedAtMs / 1000) }, keys, config);
-}
-
-/**
- * Exchanges a refresh token for its child and a new access token.
- * - unused and live: rotated atomically (exactly one child under any concurrency);
- * - the direct parent of an unused child issued less than the grace window ago: the SAME child again;
- * - any other reuse: the whole family is revoked and its access tokens deny-listed;
- * - unknown, malformed, expired, revoked: `invalid_grant`, nothing changes.
- */
-export async function refreshSession(deps: SessionDeps, presented: unknown, client: ClientInfo, now = Date.now()): Promise<IssuedTokens> {
-  if (!isWellFormedRefreshToken(presented)) throw invalidGrant();
-  const { db, config } = deps;
-  const presentedHash = await hashRefreshToken(presented);
-  const childToken = generateRefreshToken();
-  const child = await newTokenRow(childToken, now, config);
-  const rotated = await rotateRefreshToken(db, {
-    presentedHash,
-    child,
-    sealedChild: await sealChildToken(presented, childToken),
-    now,
-    idleCutoff: now - config.sessionIdleTimeoutMs,
-    refreshTtlMs: config.refreshTokenTtlMs,
-    event: client,
-  });
-  if (rotated) {
-    const accessToken = await accessTokenFor(
-      deps,
-      { userId: rotated.userId, sessionId: rotated.sessionId, role: rotated.role, jti: child.accessJti },
-      now,
-    );
-    return {
-      accessToken,
-      expiresIn: config.accessTokenTtlSeconds,
-      refreshToken: childToken,
-      refreshExpiresAt: rotated.expiresAt,
-      sessionId: rotated.sessionId,
-    };
+  /** The access token that goes with a refresh token: same token and time, same access token. */
+  function accessTokenFor(refreshToken: string, subject: TokenSubject, familyId: string, clientId: string, issuedAt: number) {
+    return accessTokenIdOf(refreshToken).then((jti) => tokens.issue({ subject, familyId, clientId, jti, issuedAt }));
   }
-  const state = await findTokenState(db, presentedHash);
-  if (!state) throw invalidGrant();
-  // Retries, replays and refused tokens of one family are throttled; a normal rotation needs the
-  // family's one current token and is never counted.
-  if (deps.familyLimiter && !(await limiterAllows(deps.familyLimiter, state.session.id))) throw rateLimited();
-  return answerUnconsumable(deps, presented, state, client, now);
-}
 
-async function answerUnconsumable(deps: SessionDeps, presented: string, state: TokenState, client: ClientInfo, now: number): Promise<IssuedTokens> {
-  const { config } = deps;
-  const { token, child, session, user } = state;
-  const sessionLive =
-    session.revokedAt === null &&
-    user.disabledAt === null &&
-    session.expiresAt > now &&
-    session.lastUsedAt > now - config.sessionIdleTimeoutMs;
-  if (session.revokedAt !== null && now - session.revokedAt < config.accessTokenTtlSeconds * 1000) {
-    // A revocation whose KV deny-listing failed (503) would otherwise leave the family's access
-    // tokens valid; presenting one of its refresh tokens again completes it. Best effort and
-    // idempotent: the answer stays invalid_grant whatever KV does.
-    await liveAccessTokensOf(deps.db, session.id, now)
-      .then((live) => revokeAccessTokens(deps.kv, live, now))
-      .catch(() => undefined);
+  /** Revokes one family: KV first, so a failure in between leaves its access tokens refused. */
+  async function revoke(familyId: string, userId: string | undefined, reason: string, event: SecurityEvent): Promise<void> {
+    await revocation.revokeFamily(familyId);
+    await families.revoke({ familyId, userId }, reason, event, now());
   }
-  // Expired, idle, revoked or disabled session, or an expired or never-used token: refuse, no change.
-  if (!sessionLive || token.usedAt === null || token.expiresAt <= now) throw invalidGrant();
 
-  // `now` was taken before the batch, so a loser of a concurrent race can see a child "from the
-  // future" (negative age): still inside the window, unless the window is disabled.
-  const withinGrace =
-    config.refreshGraceMs > 0 &&
-    child !== null &&
-    child.usedAt === null &&
-    child.expiresAt > now &&
-    now - child.createdAt < config.refreshGraceMs;
-  if (withinGrace && token.sealedChild) {
-    const childToken = await openChildToken(presented, token.sealedChild);
-    if (childToken) {
-      const accessToken = await accessTokenFor(
-        deps,
-        { userId: session.userId, sessionId: session.id, role: user.role, jti: child.accessJti },
-        child.createdAt,
-      );
-      return {
-        accessToken,
-        expiresIn: Math.max(0, Math.floor(child.createdAt / 1000) + config.accessTokenTtlSeconds - Math.floor(now / 1000)),
-        refreshToken: childToken,
-        refreshExpiresAt: child.expiresAt,
-        sessionId: session.id,
-      };
+  /** The family a presented refresh token names, if the token is authentic (whatever its state). */
+  async function familyNamedBy(presented: PresentedRefreshToken): Promise<string | undefined> {
+    if (presented.kind === "family") return (await isAuthentic(await deps.refreshKeys(), presented)) ? presented.familyId : undefined;
+    return (await families.findLegacyToken(await hashRefreshToken(presented.token)))?.familyId;
+  }
+
+  async function answerUnrotated(presented: PresentedRefreshToken, presentedHash: string, familyId: string, client: ClientInfo, at: number): Promise<IssuedSession> {
+    const family = await families.find(familyId);
+    if (!family) throw invalidGrant();
+    if (!(await deps.familyLimiter.allows(familyId))) throw rateLimited();
+    const position = positionOf(presented, presentedHash, family);
+    const point = { userId: family.userId, familyId, clientId: family.clientId, generation: family.generation, ...client };
+    // Expired, idle, revoked, disabled, or not a token of this family: refused, nothing changes.
+    if (!isLive(family, livenessBounds(config, at)) || position === "unknown" || position === "current") {
+      telemetry.record({ outcome: "refused", ...point });
+      throw invalidGrant();
     }
+    // A concurrent loser took `at` before the winner did: a child "from the future" is in the window.
+    if (position === "parent" && config.refreshGraceMs > 0 && at - family.rotatedAt < config.refreshGraceMs && family.sealedToken) {
+      const child = await openChildToken(presented.token, family.sealedToken);
+      if (child) {
+        telemetry.record({ outcome: "grace_retry", ...point });
+        return issuedFromRetry(child, family);
+      }
+    }
+    const detail = position === "parent" ? "parent_replayed_after_grace" : "ancestor_replayed";
+    await revoke(familyId, family.userId, "reuse_detected", { type: "reuse_detected", userId: family.userId, sessionId: familyId, ...client, detail });
+    telemetry.record({ outcome: "reuse_detected", ...point });
+    throw invalidGrant("The refresh token was already used; the session has been revoked.");
   }
 
-  await revokeFamily(deps, session.id, session.userId, "reuse_detected", {
-    type: "reuse_detected",
-    userId: session.userId,
-    sessionId: session.id,
-    ...client,
-    detail: child?.usedAt != null ? "ancestor_replayed" : "parent_replayed_after_grace",
-  }, now);
-  throw invalidGrant("The refresh token was already used; the session has been revoked.");
-}
+  async function issuedFromRetry(child: string, family: FamilyState): Promise<IssuedSession> {
+    const access = await accessTokenFor(child, family.subject, family.id, family.clientId, family.rotatedAt);
+    return { ...access, refreshToken: child, refreshExpiresAt: currentTokenExpiresAt(config, family), familyId: family.id };
+  }
 
-/** Revokes one family and deny-lists its live access tokens. */
-export async function revokeFamily(
-  deps: SessionDeps,
-  sessionId: string,
-  userId: string | undefined,
-  reason: string,
-  event: Parameters<typeof revokeSessions>[3],
-  now = Date.now(),
-): Promise<void> {
-  const { liveAccessTokens } = await revokeSessions(deps.db, { sessionId, userId }, reason, event, now);
-  await revokeAccessTokens(deps.kv, liveAccessTokens, now);
-}
+  return {
+    /**
+     * Everything a new family needs, not yet stored: the caller stores `family` in the same batch
+     * as the change that opens it (a new user, or a login whose credentials must still hold).
+     */
+    async open(subject: TokenSubject, clientId: string, client: ClientInfo): Promise<{ family: NewFamily; issued: IssuedSession }> {
+      const at = now();
+      const familyId = deps.newFamilyId(subject.userId);
+      const refreshToken = await mintRefreshToken(await deps.refreshKeys(), familyId, 0);
+      const family: NewFamily = {
+        id: familyId,
+        userId: subject.userId,
+        clientId,
+        createdAt: at,
+        expiresAt: at + config.sessionAbsoluteTtlMs,
+        tokenHash: await hashRefreshToken(refreshToken),
+        userAgent: client.userAgent?.slice(0, 256) ?? null,
+        ip: client.ip,
+      };
+      const access = await accessTokenFor(refreshToken, subject, familyId, clientId, at);
+      const refreshExpiresAt = currentTokenExpiresAt(config, { rotatedAt: at, expiresAt: family.expiresAt });
+      return { family, issued: { ...access, refreshToken, refreshExpiresAt, familyId } };
+    },
 
-/** Finds the family a refresh token belongs to, whatever its state (for logout). */
-export async function sessionOfRefreshToken(db: Database, presented: unknown) {
-  if (!isWellFormedRefreshToken(presented)) return undefined;
-  return (await findTokenState(db, await hashRefreshToken(presented)))?.session;
+    /**
+     * Exchanges a refresh token for its child and a new access token:
+     * - the family's current token, family live: rotated by one conditional statement;
+     * - its parent, within the grace window: the SAME child and access token again;
+     * - any other token of the family (parent after the window, older ancestor): reuse, the family
+     *   is revoked;
+     * - anything else (malformed, forged, unknown, expired, revoked): `invalid_grant`, no change.
+     */
+    async refresh(presentedToken: unknown, client: ClientInfo): Promise<IssuedSession> {
+      const presented = parseRefreshToken(presentedToken);
+      if (!presented) throw invalidGrant();
+      const at = now();
+      const presentedHash = await hashRefreshToken(presented.token);
+      let familyId: string;
+      let generation: number;
+      if (presented.kind === "family") {
+        // Forged tokens are refused here, before any storage: they can never touch a real family.
+        if (!(await isAuthentic(await deps.refreshKeys(), presented))) throw invalidGrant();
+        ({ familyId, generation } = presented);
+      } else {
+        const legacy = await families.findLegacyToken(presentedHash);
+        if (!legacy) throw invalidGrant();
+        // A family migrated with a live legacy token holds it as generation 0.
+        ({ familyId, generation } = { familyId: legacy.familyId, generation: 0 });
+      }
+      const child = await mintRefreshToken(await deps.refreshKeys(), familyId, generation + 1);
+      const [childHash, sealedChild] = await Promise.all([hashRefreshToken(child), sealChildToken(presented.token, child)]);
+      const rotated = await families.rotate({ familyId, generation, presentedHash, childHash, sealedChild, live: livenessBounds(config, at) });
+      if (!rotated) return answerUnrotated(presented, presentedHash, familyId, client, at);
+      telemetry.record({ outcome: "rotated", userId: rotated.subject.userId, familyId, clientId: rotated.clientId, generation: generation + 1, ...client });
+      const access = await accessTokenFor(child, rotated.subject, familyId, rotated.clientId, at);
+      return { ...access, refreshToken: child, refreshExpiresAt: currentTokenExpiresAt(config, { rotatedAt: at, expiresAt: rotated.expiresAt }), familyId };
+    },
+
+    /** Ends what the presented tokens belong to: holding a token is authority enough (RFC 7009). */
+    async logout(presented: { refreshToken?: unknown; accessToken?: string }, client: ClientInfo): Promise<void> {
+      const ended = new Map<string, string | undefined>();
+      const parsed = parseRefreshToken(presented.refreshToken);
+      const fromRefreshToken = parsed && (await familyNamedBy(parsed));
+      if (fromRefreshToken) ended.set(fromRefreshToken, (await families.find(fromRefreshToken))?.userId);
+      // A revoked or expired access token still says which session to end.
+      const claims = presented.accessToken ? await tokens.verify(presented.accessToken).catch(() => undefined) : undefined;
+      if (claims) ended.set(claims.sid, claims.sub);
+      for (const [familyId, userId] of ended) {
+        if (userId) await revoke(familyId, userId, "logout", { type: "logout", userId, sessionId: familyId, ...client });
+      }
+    },
+
+    /** Ends every family of the user: the per-user cutoff first, then D1. */
+    async revokeAll(userId: string, currentFamilyId: string, client: ClientInfo): Promise<void> {
+      await revocation.cutOffUser(userId);
+      await families.revoke({ userId }, "logout_all", { type: "logout_all", userId, sessionId: currentFamilyId, ...client }, now());
+    },
+
+    /** Ends one of the user's own families; `not_found` for anybody else's. Idempotent. */
+    async revokeOwn(userId: string, familyId: string, client: ClientInfo): Promise<void> {
+      const family = await families.find(familyId);
+      if (family?.userId !== userId) throw notFound("No session with this id.");
+      await revoke(familyId, userId, "session_revoked", { type: "session_revoked", userId, sessionId: familyId, ...client });
+    },
+
+    /** The user's live families, most recently used first. */
+    async list(userId: string, currentFamilyId: string): Promise<SessionView[]> {
+      const rows = await families.listLive(userId, livenessBounds(config, now()));
+      return rows.map((family) => ({
+        id: family.id,
+        clientId: family.clientId,
+        createdAt: family.createdAt,
+        lastUsedAt: family.rotatedAt,
+        expiresAt: family.expiresAt,
+        userAgent: family.userAgent,
+        current: family.id === currentFamilyId,
+      }));
+    },
+
+    /** Revokes one family (KV, then D1 with the event). */
+    revoke,
+  };
 }

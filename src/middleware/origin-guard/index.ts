@@ -1,18 +1,23 @@
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
-import { getConfig } from "../../config";
+import { DomainError } from "../../domain-errors";
 import type { AppEnv } from "../../env";
-import { AuthError } from "../../errors";
 import { hasRefreshCookie } from "../refresh-cookie";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
-/** True for the configured origins and the worker's own origin. */
-export function isAllowedOrigin(origin: string | undefined, requestUrl: string, allowed: ReadonlySet<string>): origin is string {
+/** The serialised origin (scheme, host, port) of an absolute URL. */
+export const originOf = (url: string) => new URL(url).origin;
+
+/**
+ * True only for an exact allowed origin: one of the configured ones, or the worker's own (the
+ * serialised origin of the request URL). Prefixes (`http:`, `https://auth.example.com/auth`) and
+ * look-alikes never match.
+ */
+export function isAllowedOrigin(origin: string | undefined, requestUrl: string, allowed: ReadonlySet<string>): boolean {
   if (!origin) return false;
-  // Same as origin === new URL(requestUrl).origin, without parsing the URL on every request.
-  return allowed.has(origin) || (requestUrl.startsWith(origin) && requestUrl[origin.length] === "/");
+  return allowed.has(origin) || origin === originOf(requestUrl);
 }
 
 /**
@@ -23,7 +28,7 @@ export function isAllowedOrigin(origin: string | undefined, requestUrl: string, 
  */
 export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
   const credentialedCors = cors({
-    origin: (origin, c) => (isAllowedOrigin(origin, c.req.url, getConfig(c.env).allowedOrigins) ? origin : null),
+    origin: (origin, c) => (isAllowedOrigin(origin, c.req.url, c.var.services.config.allowedOrigins) ? origin : null),
     credentials: true,
     allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
     allowHeaders: ["Content-Type", "Authorization"],
@@ -43,13 +48,15 @@ export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
  */
 export const requireAllowedOriginForCookie = createMiddleware<AppEnv>(async (c, next) => {
   if (!SAFE_METHODS.has(c.req.method) && hasRefreshCookie(c)) {
-    const { allowedOrigins } = getConfig(c.env);
-    if (!isAllowedOrigin(c.req.header("Origin"), c.req.url, allowedOrigins)) {
-      throw new AuthError(403, "invalid_origin", "Requests that carry the session cookie must come from an allowed Origin.");
+    const { allowedOrigins } = c.var.services.config;
+    const origin = c.req.header("Origin");
+    if (!isAllowedOrigin(origin, c.req.url, allowedOrigins)) {
+      const seen = origin === undefined ? "no Origin header" : `Origin ${JSON.stringify(origin.slice(0, 100))}`;
+      throw new DomainError("invalid_origin", `Requests that carry the session cookie must come from an allowed Origin (ALLOWED_ORIGINS or the service's own); this one has ${seen}.`);
     }
     const contentType = c.req.header("Content-Type") ?? "";
     if (!/^application\/json\s*(;|$)/i.test(contentType)) {
-      throw new AuthError(403, "invalid_origin", "Requests that carry the session cookie must be Content-Type: application/json.");
+      throw new DomainError("invalid_origin", "Requests that carry the session cookie must be Content-Type: application/json.");
     }
   }
   await next();

@@ -1,15 +1,16 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import { networkOf } from "../../client-info";
+import { rateLimited } from "../../domain-errors";
 import type { AppEnv } from "../../env";
-import { rateLimited } from "../../errors";
-import { withinLimit, type LimiterName } from "../../rate-limits";
+import type { NetworkLimiterName } from "../../services";
 
 /** The client's IP as Cloudflare's edge reports it. */
-export const clientIp = (c: Context) => c.req.header("CF-Connecting-IP") ?? "unknown";
+export const clientIp = (c: Context) => c.req.header("CF-Connecting-IP") ?? null;
 
-/** Middleware: 429 `rate_limited` with `Retry-After` once the client IP exceeds the named limiter. */
-export const rateLimitByIp = (name: LimiterName) =>
+/** 429 `rate_limited` with `Retry-After` once the client's network (IPv4 address, IPv6 /64) exceeds the named limiter. */
+export const rateLimitByNetwork = (name: NetworkLimiterName) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    if (c.req.method !== "OPTIONS" && !(await withinLimit(c.env, name, clientIp(c)))) throw rateLimited();
+    if (c.req.method !== "OPTIONS" && !(await c.var.services.networkLimiters[name].allows(networkOf(clientIp(c))))) throw rateLimited();
     await next();
   });

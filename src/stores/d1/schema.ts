@@ -1,7 +1,10 @@
+/**
+ * The D1 schema (Drizzle). Every table, column and index is described in docs/storage.md;
+ * migrations in drizzle/ are generated from this file by `npm run db:generate`.
+ * All timestamps are Unix epoch milliseconds.
+ */
 import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-
-/** All timestamps are Unix epoch milliseconds. */
 
 export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
@@ -15,7 +18,11 @@ export const users = sqliteTable("users", {
   disabledAt: integer("disabled_at"),
 });
 
-/** A refresh-token family: one login on one device. Its id is the access token's `sid`. */
+/**
+ * A refresh-token family (a session, one login on one device): one row whatever the number of
+ * rotations. A rotation rewrites `generation`, `token_hash`, `previous_hash`, `sealed_token` and
+ * `rotated_at` of this row in one conditional UPDATE. Its id is the access token's `sid`.
+ */
 export const sessions = sqliteTable(
   "sessions",
   {
@@ -23,11 +30,20 @@ export const sessions = sqliteTable(
     userId: text("user_id")
       .notNull()
       .references(() => users.id, { onDelete: "cascade" }),
+    clientId: text("client_id").notNull().default("web"),
     createdAt: integer("created_at").notNull(),
-    // No last_used_at column: a family was last used when its newest refresh token was created
-    // (see lastUsedAtOf in src/db/sessions.ts), so a rotation never has to update this row.
     /** Absolute end of the family, whatever the refreshes. */
     expiresAt: integer("expires_at").notNull(),
+    /** Generation of the current refresh token: 0 at login, +1 per rotation. */
+    generation: integer("generation").notNull().default(0),
+    /** SHA-256 of the current (unused) refresh token; null when the family has none. */
+    tokenHash: text("token_hash"),
+    /** SHA-256 of its parent, which may retry inside the grace window. */
+    previousHash: text("previous_hash"),
+    /** The current token, sealed (AES-GCM) under a key derived from its parent token. */
+    sealedToken: text("sealed_token"),
+    /** When the current token was issued: the family's last use. */
+    rotatedAt: integer("rotated_at").notNull().default(0),
     revokedAt: integer("revoked_at"),
     revokedReason: text("revoked_reason"),
     userAgent: text("user_agent"),
@@ -37,12 +53,11 @@ export const sessions = sqliteTable(
 );
 
 /**
- * One row per refresh token ever issued in a family. Only the SHA-256 of the token is stored.
- * When a token is consumed, its single child is sealed (AES-GCM) under a key derived from the
- * parent token itself, so an idempotent retry within the grace window can be answered with the
- * same child without the server ever holding a usable token.
+ * Read-only since the one-row-per-family upgrade: refresh tokens issued before it, one row each,
+ * kept so that those tokens rotate once more (and their replay is still recognised) until they
+ * expire. Housekeeping empties it; a later migration drops it.
  */
-export const refreshTokens = sqliteTable(
+export const legacyRefreshTokens = sqliteTable(
   "refresh_tokens",
   {
     id: text("id").primaryKey(),
@@ -55,7 +70,6 @@ export const refreshTokens = sqliteTable(
     usedAt: integer("used_at"),
     childId: text("child_id"),
     sealedChild: text("sealed_child"),
-    /** The access token issued together with this refresh token: what to deny-list on revocation. */
     accessJti: text("access_jti").notNull(),
     accessExpiresAt: integer("access_expires_at").notNull(),
   },
@@ -65,11 +79,11 @@ export const refreshTokens = sqliteTable(
   ],
 );
 
-export const authEventTypes = [
+/** Security events only; routine refreshes go to Analytics Engine (src/telemetry.ts). */
+export const securityEventTypes = [
   "register",
   "login",
   "login_failed",
-  "refresh",
   "reuse_detected",
   "logout",
   "logout_all",
@@ -78,14 +92,14 @@ export const authEventTypes = [
   "user_disabled",
   "user_enabled",
 ] as const;
-export type AuthEventType = (typeof authEventTypes)[number];
+export type SecurityEventType = (typeof securityEventTypes)[number];
 
 /** Security audit trail. Never holds tokens, passwords or hashes. */
 export const authEvents = sqliteTable(
   "auth_events",
   {
     id: integer("id").primaryKey({ autoIncrement: true }),
-    type: text("type", { enum: authEventTypes }).notNull(),
+    type: text("type", { enum: securityEventTypes }).notNull(),
     userId: text("user_id"),
     sessionId: text("session_id"),
     ip: text("ip"),
@@ -95,6 +109,3 @@ export const authEvents = sqliteTable(
   },
   (t) => [index("auth_events_created_at_idx").on(t.createdAt), index("auth_events_user_id_idx").on(t.userId)],
 );
-
-export type User = typeof users.$inferSelect;
-export type Session = typeof sessions.$inferSelect;

@@ -1,0 +1,138 @@
+/**
+ * Refresh-token families in D1 (`sessions`, one row per family). A rotation is one prepared,
+ * conditional UPDATE of that row: no read before it, no row inserted.
+ */
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import type { FamilyRecord, FamilyScope, FamilyState, FamilyStore, LivenessBounds, Rotation, SecurityEvent, TokenSubject } from "../types";
+import { guardStorage } from "../guard";
+import type { Database, Databases } from "./databases";
+import { insertEvent, logEvent } from "./events";
+import { liveFamily } from "./liveness";
+import { legacyRefreshTokens, sessions, users } from "./schema";
+
+const familyColumns = {
+  id: sessions.id,
+  userId: sessions.userId,
+  clientId: sessions.clientId,
+  createdAt: sessions.createdAt,
+  expiresAt: sessions.expiresAt,
+  generation: sessions.generation,
+  tokenHash: sessions.tokenHash,
+  previousHash: sessions.previousHash,
+  sealedToken: sessions.sealedToken,
+  rotatedAt: sessions.rotatedAt,
+  revokedAt: sessions.revokedAt,
+  userAgent: sessions.userAgent,
+};
+
+/** What an access token needs of the user, read in the same statement as the family. */
+const subjectOf = { role: sql<string>`(select u.role from users u where u.id = ${sessions.userId})` };
+
+/** Prepared once per database handle: the query builder never runs on the hot path. */
+function preparedFor(db: Database) {
+  return {
+    rotate: db
+      .update(sessions)
+      .set({
+        generation: sql`${sessions.generation} + 1`,
+        tokenHash: sql`${sql.placeholder("childHash")}`,
+        previousHash: sql`${sessions.tokenHash}`,
+        sealedToken: sql`${sql.placeholder("sealedChild")}`,
+        rotatedAt: sql`${sql.placeholder("now")}`,
+      })
+      .where(
+        and(
+          eq(sessions.id, sql.placeholder("familyId")),
+          eq(sessions.generation, sql.placeholder("generation")),
+          eq(sessions.tokenHash, sql.placeholder("presentedHash")),
+          liveFamily,
+        ),
+      )
+      .returning({ userId: sessions.userId, clientId: sessions.clientId, expiresAt: sessions.expiresAt, ...subjectOf })
+      .prepare(),
+    find: db
+      .select({
+        ...familyColumns,
+        userDisabledAt: users.disabledAt,
+        role: users.role,
+      })
+      .from(sessions)
+      .innerJoin(users, eq(users.id, sessions.userId))
+      .where(eq(sessions.id, sql.placeholder("familyId")))
+      .prepare(),
+    listLive: db
+      .select(familyColumns)
+      .from(sessions)
+      .where(and(eq(sessions.userId, sql.placeholder("userId")), liveFamily))
+      .orderBy(desc(sessions.rotatedAt))
+      .prepare(),
+  };
+}
+
+const prepared = new WeakMap<Database, ReturnType<typeof preparedFor>>();
+function queriesOf(db: Database) {
+  let queries = prepared.get(db);
+  if (!queries) prepared.set(db, (queries = preparedFor(db)));
+  return queries;
+}
+
+/** The UPDATE that revokes the live families in scope (for a batch). */
+export function revokeFamiliesStatement(db: Database, scope: FamilyScope, reason: string, now: number) {
+  const inScope =
+    "familyId" in scope
+      ? and(eq(sessions.id, scope.familyId), scope.userId ? eq(sessions.userId, scope.userId) : undefined)
+      : and(eq(sessions.userId, scope.userId), scope.exceptFamilyId ? sql`${sessions.id} <> ${scope.exceptFamilyId}` : undefined);
+  return db
+    .update(sessions)
+    .set({ revokedAt: now, revokedReason: reason, tokenHash: null, previousHash: null, sealedToken: null })
+    .where(and(inScope, isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id });
+}
+
+export class D1FamilyStore implements FamilyStore {
+  constructor(private readonly databases: Databases) {}
+
+  async rotate(rotation: Rotation) {
+    const { familyId, generation, presentedHash, childHash, sealedChild, live } = rotation;
+    const row = await guardStorage(() =>
+      queriesOf(this.databases.forKey(familyId)).rotate.get({
+        familyId,
+        generation,
+        presentedHash,
+        childHash,
+        sealedChild,
+        now: live.now,
+        lastUsedAfter: live.lastUsedAfter,
+      }),
+    );
+    if (!row) return undefined;
+    const subject: TokenSubject = { userId: row.userId, role: row.role };
+    return { subject, clientId: row.clientId, expiresAt: row.expiresAt };
+  }
+
+  async find(familyId: string): Promise<FamilyState | undefined> {
+    const row = await guardStorage(() => queriesOf(this.databases.forKey(familyId)).find.get({ familyId }));
+    if (!row) return undefined;
+    const { role, ...family } = row;
+    return { ...family, subject: { userId: row.userId, role } };
+  }
+
+  async findLegacyToken(tokenHash: string) {
+    // Tokens from before the upgrade were issued while the service had one database: the first.
+    const db = this.databases.all[0]!;
+    return guardStorage(() =>
+      db.select({ familyId: legacyRefreshTokens.sessionId }).from(legacyRefreshTokens).where(eq(legacyRefreshTokens.tokenHash, tokenHash)).get(),
+    );
+  }
+
+  async revoke(scope: FamilyScope, reason: string, event: SecurityEvent, now: number): Promise<string[]> {
+    const db = this.databases.forKey("familyId" in scope ? scope.familyId : scope.userId);
+    const [revoked] = await guardStorage(() => db.batch([revokeFamiliesStatement(db, scope, reason, now), insertEvent(db, event, now)]));
+    logEvent(event, now);
+    return revoked.map((row) => row.id);
+  }
+
+  listLive(userId: string, live: LivenessBounds): Promise<FamilyRecord[]> {
+    return guardStorage(() => queriesOf(this.databases.forKey(userId)).listLive.all({ userId, ...live }));
+  }
+}

@@ -1,0 +1,85 @@
+/** Users in D1, and the changes that must commit together with a user's families and events. */
+import { and, eq, sql } from "drizzle-orm";
+import type { NewFamily, SecurityEvent, UserRecord, UserStore } from "../types";
+import { guardStorage } from "../guard";
+import { d1Statement, isUniqueViolation, normalizeEmail, type Databases } from "./databases";
+import { insertEvent, insertEventIf, logEvent } from "./events";
+import { revokeFamiliesStatement } from "./families";
+import { sessions, users } from "./schema";
+
+const familyRow = (family: NewFamily) => ({ ...family, generation: 0, rotatedAt: family.createdAt });
+
+export class D1UserStore implements UserStore {
+  constructor(private readonly databases: Databases) {}
+
+  findByEmail(email: string): Promise<UserRecord | undefined> {
+    const normalized = normalizeEmail(email);
+    return guardStorage(() => this.databases.forKey(normalized).select().from(users).where(eq(users.email, normalized)).get());
+  }
+
+  findById(id: string): Promise<UserRecord | undefined> {
+    return guardStorage(() => this.databases.forKey(id).select().from(users).where(eq(users.id, id)).get());
+  }
+
+  async register(user: UserRecord, family: NewFamily, event: SecurityEvent) {
+    const db = this.databases.forKey(user.id);
+    try {
+      await db.batch([db.insert(users).values(user), db.insert(sessions).values(familyRow(family)), insertEvent(db, event, user.createdAt)]);
+    } catch (err) {
+      if (isUniqueViolation(err)) return "email_taken" as const;
+      return guardStorage(() => Promise.reject(err));
+    }
+    logEvent(event, user.createdAt);
+    return "created" as const;
+  }
+
+  async startFamily({ family, verifiedHash, rehash, event }: { family: NewFamily; verifiedHash: string; rehash?: string; event: SecurityEvent }) {
+    const db = this.databases.forKey(family.userId);
+    const now = family.createdAt;
+    const credentialsHold = sql`exists (select 1 from ${users} where ${users.id} = ${family.userId}
+      and ${users.passwordHash} = ${verifiedHash} and ${users.disabledAt} is null)`;
+    const familyStarted = sql`exists (select 1 from ${sessions} where ${sessions.id} = ${family.id})`;
+    const statements = [
+      d1Statement(db, sql`insert into ${sessions}
+        (id, user_id, client_id, created_at, expires_at, generation, token_hash, rotated_at, user_agent, ip)
+        select ${family.id}, ${family.userId}, ${family.clientId}, ${now}, ${family.expiresAt}, 0, ${family.tokenHash},
+          ${now}, ${family.userAgent}, ${family.ip}
+        where ${credentialsHold}`),
+      d1Statement(db, insertEventIf(event, now, familyStarted)),
+      // The rehash is of the same password: it may only replace the hash that was verified.
+      ...(rehash
+        ? [d1Statement(db, db.update(users).set({ passwordHash: rehash, updatedAt: now }).where(and(eq(users.id, family.userId), eq(users.passwordHash, verifiedHash), familyStarted)))]
+        : []),
+    ];
+    const [inserted] = await guardStorage(() => db.$client.batch(statements));
+    if (inserted?.meta.changes !== 1) return false;
+    logEvent(event, now);
+    return true;
+  }
+
+  async changePassword({ userId, passwordHash, keepFamilyId, event, now }: { userId: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }) {
+    const db = this.databases.forKey(userId);
+    await guardStorage(() =>
+      db.batch([
+        db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId)),
+        revokeFamiliesStatement(db, { userId, exceptFamilyId: keepFamilyId }, "password_changed", now),
+        insertEvent(db, event, now),
+      ]),
+    );
+    logEvent(event, now);
+  }
+
+  async setDisabled({ userId, disabled, event, now }: { userId: string; disabled: boolean; event: SecurityEvent; now: number }) {
+    const db = this.databases.forKey(userId);
+    const [updated] = await guardStorage(() =>
+      db.$client.batch([
+        d1Statement(db, db.update(users).set({ disabledAt: disabled ? now : null, updatedAt: now }).where(eq(users.id, userId))),
+        ...(disabled ? [d1Statement(db, revokeFamiliesStatement(db, { userId }, "user_disabled", now))] : []),
+        d1Statement(db, insertEventIf(event, now, sql`exists (select 1 from ${users} where ${users.id} = ${userId})`)),
+      ]),
+    );
+    if (updated?.meta.changes !== 1) return false;
+    logEvent(event, now);
+    return true;
+  }
+}

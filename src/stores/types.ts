@@ -1,0 +1,171 @@
+/**
+ * What the services need from storage, as small interfaces: D1 and KV implement them
+ * (src/stores/d1, src/stores/kv), in-memory fakes do in unit tests (src/stores/memory).
+ * Stores persist and look up; every decision (liveness, TTLs, who may do what) is the services'.
+ * Every store method fails with StorageUnavailableError when its storage does.
+ */
+import type { SecurityEventType } from "./d1/schema";
+
+export type { SecurityEventType };
+
+export interface UserRecord {
+  id: string;
+  email: string;
+  passwordHash: string;
+  role: string;
+  createdAt: number;
+  updatedAt: number;
+  disabledAt: number | null;
+}
+
+/** What an access token says about its user, read together with the family on every rotation. */
+export interface TokenSubject {
+  userId: string;
+  role: string;
+}
+
+export interface NewFamily {
+  id: string;
+  userId: string;
+  clientId: string;
+  createdAt: number;
+  expiresAt: number;
+  /** SHA-256 of the family's first refresh token (generation 0). */
+  tokenHash: string;
+  userAgent: string | null;
+  ip: string | null;
+}
+
+export interface FamilyRecord {
+  id: string;
+  userId: string;
+  clientId: string;
+  createdAt: number;
+  expiresAt: number;
+  generation: number;
+  tokenHash: string | null;
+  previousHash: string | null;
+  sealedToken: string | null;
+  rotatedAt: number;
+  revokedAt: number | null;
+  userAgent: string | null;
+}
+
+/** A family with what deciding about it needs: its user's state. */
+export interface FamilyState extends FamilyRecord {
+  userDisabledAt: number | null;
+  subject: TokenSubject;
+}
+
+/**
+ * The one definition of a live family, as bounds (src/sessions/liveness.ts computes them): not
+ * revoked, `expiresAt > now`, `rotatedAt > lastUsedAfter`, and its user not disabled.
+ */
+export interface LivenessBounds {
+  now: number;
+  lastUsedAfter: number;
+}
+
+export interface Rotation {
+  familyId: string;
+  /** The presented token's generation and hash: the family's current ones, or nothing happens. */
+  generation: number;
+  presentedHash: string;
+  childHash: string;
+  sealedChild: string;
+  live: LivenessBounds;
+}
+
+export interface SecurityEvent {
+  type: SecurityEventType;
+  userId?: string | null;
+  sessionId?: string | null;
+  ip?: string | null;
+  userAgent?: string | null;
+  /** Short machine-readable detail (e.g. a reason). Never a token, password, hash or email. */
+  detail?: string | null;
+}
+
+export type FamilyScope = { familyId: string; userId?: string } | { userId: string; exceptFamilyId?: string };
+
+export interface FamilyStore {
+  /**
+   * The rotation: one conditional statement that advances the family to the child only if the
+   * presented token is its current one and the family is live. Undefined when nothing changed.
+   */
+  rotate(rotation: Rotation): Promise<{ subject: TokenSubject; clientId: string; expiresAt: number } | undefined>;
+  find(familyId: string): Promise<FamilyState | undefined>;
+  /** The family of a refresh token issued before the upgrade (stored one row per token). */
+  findLegacyToken(tokenHash: string): Promise<{ familyId: string } | undefined>;
+  /** Revokes the live (unrevoked) families in scope and records the event, atomically; returns their ids. */
+  revoke(scope: FamilyScope, reason: string, event: SecurityEvent, now: number): Promise<string[]>;
+  listLive(userId: string, live: LivenessBounds): Promise<FamilyRecord[]>;
+}
+
+export interface UserStore {
+  findByEmail(email: string): Promise<UserRecord | undefined>;
+  findById(id: string): Promise<UserRecord | undefined>;
+  /** Creates the user with its first family and the event, atomically. */
+  register(user: UserRecord, family: NewFamily, event: SecurityEvent): Promise<"created" | "email_taken">;
+  /**
+   * Starts a family (and stores `rehash`, if given) only if the user still has `verifiedHash` and
+   * is not disabled, checked in the same statements: a password change or a disable that commits
+   * after the password was verified wins. False when nothing was written.
+   */
+  startFamily(input: { family: NewFamily; verifiedHash: string; rehash?: string; event: SecurityEvent }): Promise<boolean>;
+  /** Stores the new hash and revokes every other family of the user, atomically. */
+  changePassword(input: { userId: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }): Promise<void>;
+  /** Disables (revoking every family) or re-enables a user, with the event; false for an unknown user. */
+  setDisabled(input: { userId: string; disabled: boolean; event: SecurityEvent; now: number }): Promise<boolean>;
+}
+
+export interface EventStore {
+  /** Records an event on its own (those that go with a change are recorded by that change). */
+  record(event: SecurityEvent, now: number, placementKey: string): Promise<void>;
+}
+
+/** Access tokens of the user issued before `beforeSeconds` are refused, except those of family `except`. */
+export interface UserCutoff {
+  beforeSeconds: number;
+  exceptFamilyId?: string;
+}
+
+/** Per-family and per-user revocation entries, in KV. TTLs are the caller's decision. */
+export interface RevocationStore {
+  revokeAccessToken(jti: string, ttlSeconds: number): Promise<void>;
+  revokeFamily(familyId: string, ttlSeconds: number): Promise<void>;
+  setUserCutoff(userId: string, cutoff: UserCutoff, ttlSeconds: number): Promise<void>;
+  /** One bulk read of the three entries that can refuse an access token. */
+  lookup(token: { jti: string; sid: string; sub: string }): Promise<{ jtiRevoked: boolean; familyRevoked: boolean; userCutoff: UserCutoff | null }>;
+}
+
+export interface LockoutStore {
+  isLocked(key: string): Promise<boolean>;
+  lock(key: string, ttlSeconds: number): Promise<void>;
+}
+
+/** A rate limiter (Workers Rate Limiting binding); true when `key` is within its limit. */
+export interface Limiter {
+  allows(key: string): Promise<boolean>;
+}
+
+export interface HousekeepingStore {
+  /** Deletes families that ended before `endedBefore` (revoked, expired or idle), expired legacy tokens and old events. */
+  deleteEnded(input: { now: number; endedBefore: number; idleBefore: number; eventsBefore: number }): Promise<{ families: number; legacyTokens: number; events: number }>;
+}
+
+/** What one refresh did, for the telemetry dataset (never a token, hash or email). */
+export interface RefreshDataPoint {
+  outcome: "rotated" | "grace_retry" | "reuse_detected" | "refused";
+  userId?: string;
+  familyId?: string;
+  clientId?: string;
+  generation?: number;
+  ip: string | null;
+  userAgent: string | null;
+}
+
+/** Per-refresh telemetry (Workers Analytics Engine): written without waiting, never fails a request. */
+export interface RefreshTelemetry {
+  record(point: RefreshDataPoint): void;
+}
