@@ -79,6 +79,7 @@ export function configProblems(config, { vars = {}, env } = {}) {
   const problems = [];
   const warnings = [];
   const section = env ? `[[env.${env}.` : "[[";
+  const varsSection = env ? `[env.${env}.vars]` : "[vars]";
   const d1 = config.d1_databases ?? [];
   if (d1.length === 0) problems.push(`no D1 database: add a ${section}d1_databases]] block with binding = "DB"`);
   for (const db of d1) {
@@ -105,11 +106,11 @@ export function configProblems(config, { vars = {}, env } = {}) {
   const merged = { ...config.vars, ...vars };
   const issuer = typeof merged.ISSUER === "string" ? merged.ISSUER : "";
   if (!isPublicHttpsUrl(issuer)) {
-    problems.push(`ISSUER is ${issuer ? `"${issuer}"` : "not set (the worker falls back to http://localhost:8787)"}: set it to the worker's public https URL in [vars]`);
+    problems.push(`ISSUER is ${issuer ? `"${issuer}"` : "not set (the worker falls back to http://localhost:8787)"}: set it to the worker's public https URL in ${varsSection}`);
   }
   const audience = typeof merged.AUDIENCE === "string" ? merged.AUDIENCE : "";
   if (!audience || isLocalUrl(audience)) {
-    problems.push(`AUDIENCE is ${audience ? `"${audience}"` : "not set"}: set it to what your downstream services check (often the public URL)`);
+    problems.push(`AUDIENCE is ${audience ? `"${audience}"` : "not set"}: set it in ${varsSection} to what your downstream services check (often the public URL)`);
   }
   const origins = typeof merged.ALLOWED_ORIGINS === "string" ? merged.ALLOWED_ORIGINS : "";
   if (origins.split(",").some((origin) => isLocalUrl(origin.trim()))) {

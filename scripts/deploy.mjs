@@ -59,15 +59,36 @@ function wrangler(args, { capture = false, step, hint }) {
  * @param {{ config?: string, env?: string }} args
  */
 async function readWranglerConfig({ config, env }) {
-  const { unstable_readConfig } = await import("wrangler");
+  const { experimental_readRawConfig, unstable_readConfig } = await import("wrangler");
+  let resolved;
   try {
-    return unstable_readConfig({ config, env });
+    resolved = unstable_readConfig({ config, env });
   } catch (error) {
     throw new Refusal(`cannot read the wrangler config: ${error instanceof Error ? error.message : error}`);
   }
+  // wrangler only warns and then deploys a new Worker "<name>-<env>" with the top-level bindings.
+  if (env && !experimental_readRawConfig({ config }).rawConfig.env?.[env]) {
+    throw new Refusal(`--env ${env}: ${relative(".", resolved.configPath ?? "wrangler.toml")} has no [env.${env}] section`);
+  }
+  return resolved;
 }
 
-/** @param {string[]} argv */
+/** @param {string[]} shared */
+const suffix = (shared) => (shared.length ? ` ${shared.join(" ")}` : "");
+
+/** @param {string} path */
+function readSecretsFile(path) {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new Refusal(`--secrets-file ${path}: ${error instanceof Error ? error.message : error}`);
+  }
+}
+
+/**
+ * The whole deploy; throws a Refusal (nothing changed, or nothing after the failed step) when it stops.
+ * @param {string[]} argv the arguments after `npm run deploy --`
+ */
 export async function deploy(argv) {
   const args = splitArgs(argv);
   if (args.help) {
@@ -84,16 +105,22 @@ export async function deploy(argv) {
     throw new Refusal(`${where}:\n  - ${problems.join("\n  - ")}`);
   }
 
-  let present = args.secretsFile ? secretsFileNames(readFileSync(args.secretsFile, "utf8")) : [];
+  let present = args.secretsFile ? secretsFileNames(readSecretsFile(args.secretsFile)) : [];
   if (!missingSecretsMessage(present, args.shared) && args.secretsFile) {
     console.log(`\ndeploy: every required secret is in ${args.secretsFile}; the deploy uploads them`);
   } else {
     const listed = wrangler(["secret", "list", "--format", "json", ...args.name, ...args.shared], {
       capture: true,
       step: "listing the Worker's secrets",
-      hint: "Not logged in: npx wrangler login. A new Worker: `npx wrangler secret put SIGNING_KEY` creates it, or pass --secrets-file.",
+      hint:
+        "Not logged in: npx wrangler login. Several accounts: set CLOUDFLARE_ACCOUNT_ID. A new Worker: setting a secret " +
+        `creates it (npx wrangler secret put SIGNING_KEY${suffix(args.shared)}), or pass --secrets-file.`,
     });
-    present = [...present, ...parseSecretList(listed)];
+    try {
+      present = [...present, ...parseSecretList(listed)];
+    } catch (error) {
+      throw new Refusal(error instanceof Error ? error.message : String(error));
+    }
     const missing = missingSecretsMessage(present, args.shared);
     if (missing) throw new Refusal(missing);
   }
@@ -111,7 +138,7 @@ export async function deploy(argv) {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   deploy(process.argv.slice(2)).catch((error) => {
     if (error instanceof Refusal) {
-      console.error(`\ndeploy: refusing to deploy: ${error.message}`);
+      console.error(`\ndeploy: not deployed: ${error.message}`);
       process.exit(1);
     }
     throw error;

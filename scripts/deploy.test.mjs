@@ -101,8 +101,16 @@ describe("npm run deploy, with a stub wrangler", () => {
     ]);
   });
 
+  test("refuses an --env that the config does not define", () => {
+    const { status, calls, stderr } = runDeploy({ toml: GOOD, args: ["--env", "prod"] });
+    assert.equal(status, 1);
+    assert.match(stderr, /has no \[env\.prod\] section/);
+    assert.deepEqual(calls, []);
+  });
+
   test("refuses before any change when a required secret is missing, naming it and its command", () => {
-    const { status, calls, stderr } = runDeploy({ toml: GOOD, secrets: ["ADMIN_API_TOKEN"], args: ["-e", "staging"] });
+    const toml = GOOD + vars("https://auth.example.org", "env.staging.vars") + d1("DB", "33333333-3333-3333-3333-333333333333", "env.staging.") + kv("b".repeat(32), "env.staging.");
+    const { status, calls, stderr } = runDeploy({ toml, secrets: ["ADMIN_API_TOKEN"], args: ["-e", "staging"] });
     assert.equal(status, 1);
     assert.match(stderr, /required secrets are not set/);
     assert.match(stderr, /npx wrangler secret put SIGNING_KEY --config \S+ -e staging/);
