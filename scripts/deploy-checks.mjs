@@ -4,8 +4,7 @@
 /** Secrets the worker cannot run without, and how to make each value. */
 export const REQUIRED_SECRETS = [
   { name: "SIGNING_KEY", make: "npm run keys:generate   (paste the private JWK)" },
-  // TODO(lead): the command that prints a 32-byte random base64url key, once it exists.
-  { name: "REFRESH_TOKEN_KEY", make: "npm run keys:refresh   (32 random bytes, base64url)" },
+  { name: "REFRESH_TOKEN_KEY", make: "npm run keys:generate   (paste the refresh-token MAC key)" },
 ];
 
 /** Secrets the worker reads when set; reported, never required. */
@@ -13,6 +12,7 @@ export const OPTIONAL_SECRETS = [
   { name: "ADMIN_API_TOKEN", meaning: "enables the /admin endpoints" },
   { name: "PREVIOUS_PUBLIC_KEYS", meaning: "keys still published after a rotation" },
   { name: "NEXT_PUBLIC_KEY", meaning: "key published ahead of a rotation" },
+  { name: "PREVIOUS_REFRESH_TOKEN_KEY", meaning: "refresh-token MAC key still accepted after a rotation" },
   { name: "RESOURCE_SERVERS", meaning: "credentials of resource servers for /oauth/introspect" },
 ];
 
@@ -68,55 +68,82 @@ function splitOnce(s, sep) {
 }
 
 /**
+ * @typedef {{ d1_databases?: Array<{ binding: string, database_name?: string, database_id?: string, migrations_dir?: string }>,
+ *   kv_namespaces?: Array<{ binding: string, id?: string }>, vars?: Record<string, unknown> }} DeployConfig
+ */
+
+/**
  * What stops a deploy in the resolved wrangler config (see wrangler's `unstable_readConfig`):
  * placeholder or missing resource ids, missing bindings, an issuer that is not a public https URL.
- * @param {{ d1_databases?: Array<{ binding: string, database_name?: string, database_id?: string, migrations_dir?: string }>,
- *   kv_namespaces?: Array<{ binding: string, id?: string }>, vars?: Record<string, unknown> }} config
+ * @param {DeployConfig} config
  * @param {{ vars?: Record<string, string>, env?: string }} [options] `--var` overrides and the `--env` name
  * @returns {{ problems: string[], warnings: string[] }}
  */
 export function configProblems(config, { vars = {}, env } = {}) {
-  const problems = [];
+  const where = {
+    table: (/** @type {string} */ name) => (env ? `[[env.${env}.${name}]]` : `[[${name}]]`),
+    vars: env ? `[env.${env}.vars]` : "[vars]",
+  };
+  const merged = { ...config.vars, ...vars };
+  const text = (/** @type {string} */ name) => (typeof merged[name] === "string" ? merged[name] : "");
   const warnings = [];
-  const section = env ? `[[env.${env}.` : "[[";
-  const varsSection = env ? `[env.${env}.vars]` : "[vars]";
-  const d1 = config.d1_databases ?? [];
-  if (d1.length === 0) problems.push(`no D1 database: add a ${section}d1_databases]] block with binding = "DB"`);
+  if (text("ALLOWED_ORIGINS").split(",").some((origin) => isLocalUrl(origin.trim()))) {
+    warnings.push(`ALLOWED_ORIGINS still lists a localhost origin ("${text("ALLOWED_ORIGINS")}"): list your SPA's origin instead`);
+  }
+  const problems = [
+    ...d1Problems(config.d1_databases ?? [], text("USER_DATABASES") || "DB", where.table("d1_databases")),
+    ...kvProblems(config.kv_namespaces ?? [], where.table("kv_namespaces")),
+  ];
+  const issuer = text("ISSUER");
+  if (!isPublicHttpsUrl(issuer)) {
+    problems.push(`ISSUER is ${issuer ? `"${issuer}"` : "not set (the worker falls back to http://localhost:8787)"}: set it to the worker's public https URL in ${where.vars}`);
+  }
+  const audience = text("AUDIENCE");
+  if (!audience || isLocalUrl(audience)) {
+    problems.push(`AUDIENCE is ${audience ? `"${audience}"` : "not set"}: set it in ${where.vars} to what your downstream services check (often the public URL)`);
+  }
+  return { problems, warnings };
+}
+
+/**
+ * @param {NonNullable<DeployConfig["d1_databases"]>} d1
+ * @param {string} userDatabases the USER_DATABASES var: the D1 bindings the worker spreads users over
+ * @param {string} table where the blocks go, e.g. [[d1_databases]]
+ */
+function d1Problems(d1, userDatabases, table) {
+  const problems = [];
+  if (d1.length === 0) problems.push(`no D1 database: add a ${table} block with binding = "DB"`);
   for (const db of d1) {
     if (isPlaceholderId(db.database_id)) {
       problems.push(
         `D1 binding ${db.binding}: database_id is ${db.database_id ? "the placeholder" : "missing"}. Create the database ` +
-          `(npx wrangler d1 create ${db.database_name ?? "<name>"}) and put the printed id in ${section}d1_databases]]`,
+          `(npx wrangler d1 create ${db.database_name ?? "<name>"}) and put the printed id in ${table}`,
       );
     }
     if (!db.migrations_dir) problems.push(`D1 binding ${db.binding}: no migrations_dir; add migrations_dir = "drizzle"`);
   }
-  const kv = config.kv_namespaces ?? [];
-  if (!kv.some((ns) => ns.binding === REVOCATIONS_BINDING)) {
-    problems.push(`no KV namespace bound as ${REVOCATIONS_BINDING}: add a ${section}kv_namespaces]] block`);
+  for (const name of userDatabases.split(",").map((n) => n.trim()).filter(Boolean)) {
+    if (!d1.some((db) => db.binding === name)) problems.push(`USER_DATABASES names ${name}, which is not a D1 binding: add a ${table} block for it`);
   }
+  return problems;
+}
+
+/**
+ * @param {NonNullable<DeployConfig["kv_namespaces"]>} kv
+ * @param {string} table where the blocks go, e.g. [[kv_namespaces]]
+ */
+function kvProblems(kv, table) {
+  const problems = [];
+  if (!kv.some((ns) => ns.binding === REVOCATIONS_BINDING)) problems.push(`no KV namespace bound as ${REVOCATIONS_BINDING}: add a ${table} block`);
   for (const ns of kv) {
     if (isPlaceholderId(ns.id)) {
       problems.push(
         `KV binding ${ns.binding}: id is ${ns.id ? "the placeholder" : "missing"}. Create the namespace ` +
-          `(npx wrangler kv namespace create ${ns.binding}) and put the printed id in ${section}kv_namespaces]]`,
+          `(npx wrangler kv namespace create ${ns.binding}) and put the printed id in ${table}`,
       );
     }
   }
-  const merged = { ...config.vars, ...vars };
-  const issuer = typeof merged.ISSUER === "string" ? merged.ISSUER : "";
-  if (!isPublicHttpsUrl(issuer)) {
-    problems.push(`ISSUER is ${issuer ? `"${issuer}"` : "not set (the worker falls back to http://localhost:8787)"}: set it to the worker's public https URL in ${varsSection}`);
-  }
-  const audience = typeof merged.AUDIENCE === "string" ? merged.AUDIENCE : "";
-  if (!audience || isLocalUrl(audience)) {
-    problems.push(`AUDIENCE is ${audience ? `"${audience}"` : "not set"}: set it in ${varsSection} to what your downstream services check (often the public URL)`);
-  }
-  const origins = typeof merged.ALLOWED_ORIGINS === "string" ? merged.ALLOWED_ORIGINS : "";
-  if (origins.split(",").some((origin) => isLocalUrl(origin.trim()))) {
-    warnings.push(`ALLOWED_ORIGINS still lists a localhost origin ("${origins}"): list your SPA's origin instead`);
-  }
-  return { problems, warnings };
+  return problems;
 }
 
 /** True for a missing id or one made only of zeros and dashes (the placeholders in wrangler.toml). */

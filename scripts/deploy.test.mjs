@@ -194,6 +194,19 @@ describe("deploy checks", () => {
     assert.match(problems.join("\n"), /AUDIENCE is not set/);
   });
 
+  test("configProblems: every database in USER_DATABASES must be a D1 binding", () => {
+    const config = {
+      d1_databases: [{ binding: "DB", database_id: "1234", migrations_dir: "drizzle" }],
+      kv_namespaces: [{ binding: "REVOCATIONS", id: "abcd" }],
+      vars: { ISSUER: "https://auth.example.com", AUDIENCE: "api", USER_DATABASES: "DB, DB_2" },
+    };
+    assert.deepEqual(configProblems(config).problems, [
+      'USER_DATABASES names DB_2, which is not a D1 binding: add a [[d1_databases]] block for it',
+    ]);
+    assert.deepEqual(configProblems(config, { vars: { USER_DATABASES: "DB" } }).problems, []);
+    assert.equal(configProblems({ ...config, d1_databases: [], vars: { ...config.vars, USER_DATABASES: undefined } }).problems.length, 2);
+  });
+
   test("configProblems: a complete config passes; a non-URL audience is fine", () => {
     const config = {
       d1_databases: [{ binding: "DB", database_id: "1234", migrations_dir: "drizzle" }],
