@@ -1,4 +1,5 @@
 import { describe, expect, test, vi } from "vitest";
+import { browserTabs } from "../src/index.js";
 import { settle } from "./support/fake-browser.js";
 import { ACCESS_TTL_SECONDS } from "./support/fake-server.js";
 import { signedInBrowser, useFakeClock } from "./support/setup.js";
@@ -11,6 +12,14 @@ describe("single-flight refresh", () => {
     const results = await settle(Promise.all(Array.from({ length: 5 }, () => a.client.refresh())));
     expect(browser.authTraffic).toEqual(["POST /auth/refresh 200"]);
     expect(new Set(results.map((s) => s?.accessToken)).size).toBe(1);
+  });
+
+  test("without Web Locks or BroadcastChannel (one tab): concurrent callers still share one request", async () => {
+    const { browser } = await signedInBrowser(1);
+    const tab = browser.openTab({ tabs: browserTabs("edge-auth", {}) });
+    const results = await settle(Promise.all([tab.client.refresh(), tab.client.refresh(), tab.client.fetchWithAuth("/auth/me")]));
+    expect(browser.authTraffic).toEqual(["POST /auth/refresh 200", "GET /auth/me 200"]);
+    expect(results[1]?.accessToken).toBe(results[0]?.accessToken);
   });
 
   test("across two tabs: N concurrent callers send one request, all share the token, the family lives", async () => {
