@@ -2,34 +2,11 @@
  * Browser client of the edge token service. The access token lives in memory only (never in
  * storage); the refresh token is the service's HttpOnly cookie, which this code never sees.
  */
-import { AuthClientError, errorFromResponse } from "./errors";
-import { decodeClaims, type AccessTokenClaims } from "./jwt";
-import { browserTabs, type TabCoordinator, type TabMessage } from "./tabs";
-
-export interface User {
-  id: string;
-  email: string;
-  role: string;
-  created_at: string;
-}
-
-export interface Session {
-  accessToken: string;
-  /** Decoded, not verified: for display and scheduling only. */
-  claims: AccessTokenClaims;
-  /** Epoch ms on THIS machine's clock (receipt time + `expires_in`), so server clock skew is moot. */
-  expiresAt: number;
-}
-
-export interface AuthClientOptions {
-  /** Origin of the auth service, e.g. `http://localhost:8787`. Paths given to fetchWithAuth resolve against it. */
-  baseUrl: string;
-  /** Refresh this long before expiry (capped at a quarter of the token's life). Default 30. */
-  refreshLeewaySeconds?: number;
-  fetch?: typeof fetch;
-  tabs?: TabCoordinator;
-  now?: () => number;
-}
+import { AuthClientError, errorFromResponse, networkError } from "./errors.js";
+import { decodeClaims } from "./jwt.js";
+import { OriginPolicy } from "./origins.js";
+import { browserTabs, type TabCoordinator, type TabMessage } from "./tabs.js";
+import type { AuthChangeListener, AuthClientOptions, AuthEvent, Credentials, PasswordChange, Session, SessionInfo, User } from "./types.js";
 
 interface TokenResponse {
   access_token: string;
@@ -40,13 +17,16 @@ const JSON_HEADERS = { "Content-Type": "application/json" };
 /** How long a tab that queued behind another tab's refresh waits for that tab's broadcast. */
 const HANDOFF_WAIT_MS = 500;
 
+const loginRequired = () => new AuthClientError(401, "login_required", "Not signed in.");
+
 export class AuthClient {
-  readonly #baseUrl: string;
+  readonly #origins: OriginPolicy;
+  readonly #clientId: string | undefined;
   readonly #fetch: typeof fetch;
   readonly #tabs: TabCoordinator;
   readonly #leewayMs: number;
   readonly #now: () => number;
-  readonly #listeners = new Set<(session: Session | null) => void>();
+  readonly #listeners = new Set<AuthChangeListener>();
   readonly #unsubscribe: () => void;
   #session: Session | null = null;
   /** Bumped on every change of the session, so a queued refresh can see that another tab already did it. */
@@ -54,8 +34,10 @@ export class AuthClient {
   #refreshing: Promise<Session | null> | null = null;
   readonly #changeWaiters = new Set<() => void>();
 
+  /** @throws TypeError when `baseUrl` or an `apiOrigins` entry is not an http(s) origin. */
   constructor(options: AuthClientOptions) {
-    this.#baseUrl = options.baseUrl.replace(/\/$/, "");
+    this.#origins = new OriginPolicy(options.baseUrl, options.apiOrigins);
+    this.#clientId = options.clientId;
     this.#fetch = options.fetch ?? ((input, init) => fetch(input, init));
     this.#tabs = options.tabs ?? browserTabs();
     this.#leewayMs = (options.refreshLeewaySeconds ?? 30) * 1000;
@@ -63,22 +45,28 @@ export class AuthClient {
     this.#unsubscribe = this.#tabs.subscribe((message) => this.#onTabMessage(message));
   }
 
+  /** The current session of this tab, or null when signed out. */
   get session(): Session | null {
     return this.#session;
   }
 
-  /** Called with the new session (or null) after every login, refresh, logout, in this tab or another. */
-  onChange(listener: (session: Session | null) => void): () => void {
+  /**
+   * Called after every change of the session, in this tab or another: which event happened and the
+   * new session (null after `signed_out` and `session_expired`). Returns the unsubscribe function.
+   */
+  onChange(listener: AuthChangeListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
 
-  register(email: string, password: string): Promise<User> {
-    return this.#signIn("/auth/register", { email, password });
+  /** Creates the account and signs in (every tab). Fails with `email_taken`, `invalid_request`. */
+  register(credentials: Credentials): Promise<User> {
+    return this.#signIn("/auth/register", credentials);
   }
 
-  login(email: string, password: string): Promise<User> {
-    return this.#signIn("/auth/login", { email, password });
+  /** Signs in (every tab). Fails with `invalid_credentials` for an unknown email and a wrong password alike. */
+  login(credentials: Credentials): Promise<User> {
+    return this.#signIn("/auth/login", credentials);
   }
 
   /** On page load: resumes the session from the refresh cookie, if there is a live one. */
@@ -87,9 +75,9 @@ export class AuthClient {
   }
 
   /**
-   * A fresh access token via the refresh cookie; null (and signed out everywhere) when the service
-   * refuses the cookie. Single-flight: one request per tab at a time and, through a Web Lock, one
-   * across all tabs; a tab that queued behind another's refresh takes that tab's result.
+   * A fresh access token via the refresh cookie; null (and `session_expired` everywhere) when the
+   * service refuses the cookie. Single-flight: one request per tab at a time and, through a Web
+   * Lock, one across all tabs; a tab that queued behind another's refresh takes that tab's result.
    */
   refresh(): Promise<Session | null> {
     this.#refreshing ??= this.#refreshAcrossTabs().finally(() => {
@@ -109,36 +97,73 @@ export class AuthClient {
         body: "{}",
       });
       if (!res.ok) throw await errorFromResponse(res);
-      this.#setSession(null, true);
+      this.#clearSession("signed_out", true);
     });
+  }
+
+  /** Ends every session of the user, on every device, and signs out every tab here. */
+  async logoutAll(): Promise<void> {
+    // Under the lock, like logout: no other tab's refresh can land a live token after the broadcast.
+    await this.#tabs.exclusive(async () => {
+      const url = this.#origins.resolve("/auth/logout-all");
+      const init = { method: "POST", credentials: "include", headers: JSON_HEADERS, body: "{}" } as const;
+      const res = await this.#authorized(url, init, () => this.#refreshHoldingLock()).catch(rethrowTyped);
+      if (!res.ok) throw await errorFromResponse(res);
+      this.#clearSession("signed_out", true);
+    });
+  }
+
+  /** The signed-in user (GET /auth/me). */
+  async me(): Promise<User> {
+    const res = await this.#api("/auth/me");
+    return ((await res.json()) as { user: User }).user;
+  }
+
+  /** The user's live sessions, one per device (GET /auth/sessions). */
+  async listSessions(): Promise<SessionInfo[]> {
+    const res = await this.#api("/auth/sessions");
+    return ((await res.json()) as { sessions: SessionInfo[] }).sessions;
+  }
+
+  /** Ends one session (DELETE /auth/sessions/:id). Ending this tab's own session signs out every tab. */
+  async revokeSession(id: string): Promise<void> {
+    await this.#api(`/auth/sessions/${encodeURIComponent(id)}`, { method: "DELETE" });
+    if (this.#session?.claims.sid === id) this.#clearSession("signed_out", true);
+  }
+
+  /**
+   * Changes the password (POST /auth/password). The service ends every other session and cuts off
+   * the access tokens issued so far, this one included, so the client refreshes right away; should
+   * that refresh fail, the next call refreshes instead.
+   */
+  async changePassword(change: PasswordChange): Promise<void> {
+    const body = JSON.stringify({ current_password: change.currentPassword, new_password: change.newPassword });
+    await this.#api("/auth/password", { method: "POST", headers: JSON_HEADERS, body });
+    await this.refresh().catch(() => null);
   }
 
   /**
    * `fetch` with `Authorization: Bearer`: refreshes first when the token is about to expire, and
-   * once more (then retries once) when the server answers 401. A path resolves against `baseUrl`;
-   * a full URL (a downstream API) is used as is. The body must be replayable (not a stream).
+   * once more (then retries once) when the server answers 401. A path is appended to `baseUrl`; a
+   * full URL must be on the auth service's origin or one of `apiOrigins`, or the call throws
+   * {@link UntrustedOriginError} before any request. The body must be replayable (not a stream).
    */
   async fetchWithAuth(input: string | URL, init: RequestInit = {}): Promise<Response> {
-    let session = this.#session;
-    if (!session || this.#expiresSoon(session)) session = await this.refresh();
-    if (!session) throw new AuthClientError(401, "login_required", "Not signed in.");
-    const res = await this.#withToken(input, init, session.accessToken);
-    if (res.status !== 401) return res;
-    const current = this.#session;
-    const renewed = current && current.accessToken !== session.accessToken ? current : await this.refresh();
-    if (!renewed || renewed.accessToken === session.accessToken) return res;
-    return this.#withToken(input, init, renewed.accessToken);
+    const url = this.#origins.resolve(input);
+    return this.#authorized(url, init, () => this.refresh());
   }
 
+  /** Stops listening to the other tabs. */
   close(): void {
     this.#unsubscribe();
     this.#tabs.close();
   }
 
-  async #signIn(path: string, body: { email: string; password: string }): Promise<User> {
+  async #signIn(path: string, credentials: Credentials): Promise<User> {
     // Under the lock: the new cookie must not land in the middle of another tab's refresh.
     return this.#tabs.exclusive(async () => {
-      const res = await this.#call(path, { method: "POST", credentials: "include", headers: JSON_HEADERS, body: JSON.stringify(body) });
+      const body = this.#withClientId({ email: credentials.email, password: credentials.password });
+      const res = await this.#call(path, { method: "POST", credentials: "include", headers: JSON_HEADERS, body });
       if (!res.ok) throw await errorFromResponse(res);
       const data = (await res.json()) as TokenResponse & { user: User };
       this.#setSession(this.#sessionFrom(data), true);
@@ -155,20 +180,45 @@ export class AuthClient {
       if (waited && this.#version === seen) await this.#changeOrTimeout(HANDOFF_WAIT_MS);
       const session = this.#session;
       if (this.#version !== seen && (session === null || !this.#expiresSoon(session))) return session;
-      const res = await this.#call("/auth/refresh", { method: "POST", credentials: "include", headers: JSON_HEADERS, body: "{}" });
-      if (res.ok) {
-        const fresh = this.#sessionFrom((await res.json()) as TokenResponse);
-        this.#setSession(fresh, true);
-        return fresh;
-      }
-      const error = await errorFromResponse(res);
-      // The cookie is shared by every tab: when the service refuses it, all of them are signed out.
-      if (error.code === "invalid_grant") {
-        this.#setSession(null, true);
-        return null;
-      }
-      throw error;
+      return this.#refreshHoldingLock();
     });
+  }
+
+  /** The refresh request itself; the caller holds the cross-tab lock. */
+  async #refreshHoldingLock(): Promise<Session | null> {
+    const res = await this.#call("/auth/refresh", { method: "POST", credentials: "include", headers: JSON_HEADERS, body: this.#withClientId({}) });
+    if (res.ok) {
+      const fresh = this.#sessionFrom((await res.json()) as TokenResponse);
+      this.#setSession(fresh, true);
+      return fresh;
+    }
+    const error = await errorFromResponse(res);
+    // The cookie is shared by every tab: when the service refuses it, all of them are signed out.
+    if (error.code === "invalid_grant") {
+      this.#clearSession("session_expired", true);
+      return null;
+    }
+    throw error;
+  }
+
+  /** The request with the current token: refreshed first if it expires soon, and once on a 401 (then retried once). */
+  async #authorized(url: URL, init: RequestInit, refresh: () => Promise<Session | null>): Promise<Response> {
+    let session = this.#session;
+    if (!session || this.#expiresSoon(session)) session = await refresh();
+    if (!session) throw loginRequired();
+    const res = await this.#withToken(url, init, session.accessToken);
+    if (res.status !== 401) return res;
+    const current = this.#session;
+    const renewed = current && current.accessToken !== session.accessToken ? current : await refresh();
+    if (!renewed || renewed.accessToken === session.accessToken) return res;
+    return this.#withToken(url, init, renewed.accessToken);
+  }
+
+  /** A call of the service's own API through {@link fetchWithAuth}; every failure is an {@link AuthClientError}. */
+  async #api(path: string, init: RequestInit = {}): Promise<Response> {
+    const res = await this.fetchWithAuth(path, init).catch(rethrowTyped);
+    if (!res.ok) throw await errorFromResponse(res);
+    return res;
   }
 
   /** Resolves on the next session change (e.g. another tab's broadcast) or after `ms`. */
@@ -193,38 +243,64 @@ export class AuthClient {
     return { accessToken: data.access_token, claims: decodeClaims(data.access_token), expiresAt: this.#now() + data.expires_in * 1000 };
   }
 
-  #setSession(session: Session | null, broadcast: boolean) {
+  #withClientId(body: Record<string, string>): string {
+    return JSON.stringify(this.#clientId === undefined ? body : { ...body, client_id: this.#clientId });
+  }
+
+  #setSession(session: Session, broadcast: boolean) {
+    const event: AuthEvent = this.#session?.claims.sid === session.claims.sid ? "refreshed" : "signed_in";
+    if (broadcast) this.#tabs.publish({ type: "session", accessToken: session.accessToken, expiresAt: session.expiresAt });
+    this.#changed(session, event);
+  }
+
+  #clearSession(reason: "signed_out" | "session_expired", broadcast: boolean) {
+    if (broadcast) this.#tabs.publish({ type: "signed-out", reason });
+    const wasSignedIn = this.#session !== null;
+    this.#changed(null, wasSignedIn ? reason : undefined);
+  }
+
+  /** `event` undefined: nothing a listener would notice (signed out while already signed out). */
+  #changed(session: Session | null, event: AuthEvent | undefined) {
     this.#session = session;
     this.#version++;
-    if (broadcast) {
-      this.#tabs.publish(session ? { type: "session", accessToken: session.accessToken, expiresAt: session.expiresAt } : { type: "signed-out" });
-    }
     for (const waiter of [...this.#changeWaiters]) waiter();
-    for (const listener of this.#listeners) listener(session);
+    if (!event) return;
+    for (const listener of this.#listeners) {
+      try {
+        listener(event, session);
+      } catch (err) {
+        // A broken listener must not break the refresh that notified it; report it like any other.
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
+    }
   }
 
   #onTabMessage(message: TabMessage) {
     if (message.type === "signed-out") {
-      if (this.#session) this.#setSession(null, false);
+      if (this.#session) this.#clearSession(message.reason ?? "signed_out", false);
       return;
     }
     if (this.#session && this.#session.expiresAt > message.expiresAt) return; // an older token than ours
     this.#setSession({ accessToken: message.accessToken, claims: decodeClaims(message.accessToken), expiresAt: message.expiresAt }, false);
   }
 
-  #withToken(input: string | URL, init: RequestInit, token: string): Promise<Response> {
+  #withToken(url: URL, init: RequestInit, token: string): Promise<Response> {
     const headers = new Headers(init.headers);
     headers.set("Authorization", `Bearer ${token}`);
-    const url = typeof input === "string" && input.startsWith("/") ? this.#baseUrl + input : input;
-    return this.#fetch(url, { ...init, headers });
+    return this.#fetch(url.href, { ...init, headers });
   }
 
   async #call(path: string, init: RequestInit): Promise<Response> {
     try {
-      return await this.#fetch(this.#baseUrl + path, init);
+      return await this.#fetch(this.#origins.baseUrl + path, init);
     } catch (err) {
-      throw new AuthClientError(0, "network_error", err instanceof Error ? err.message : String(err));
+      throw networkError(err);
     }
   }
 }
 
+function rethrowTyped(err: unknown): never {
+  throw err instanceof AuthClientError ? err : networkError(err);
+}

@@ -1,14 +1,31 @@
 /** An error answer of the auth service (RFC 6749 section 5.2 body), or a client-side auth failure. */
 export class AuthClientError extends Error {
   constructor(
-    /** HTTP status, or 0 when the request never got an answer. */
+    /** HTTP status, or 0 when no request was sent or it never got an answer. */
     readonly status: number,
-    /** The service's stable code (`invalid_grant`, `invalid_credentials`, ...) or `login_required`. */
+    /**
+     * The service's stable code (`invalid_grant`, `invalid_credentials`, ...) or one of the client's
+     * own: `login_required`, `network_error`, `untrusted_origin`.
+     */
     readonly code: string,
     description: string,
   ) {
     super(description);
     this.name = "AuthClientError";
+  }
+}
+
+/**
+ * `fetchWithAuth` was given a URL outside the auth service's origin and the configured `apiOrigins`.
+ * Thrown before any request is made: the access token never leaves for an origin nobody vouched for.
+ */
+export class UntrustedOriginError extends AuthClientError {
+  constructor(
+    /** The refused URL's origin (`"null"` for schemes without one, such as `data:`). */
+    readonly origin: string,
+  ) {
+    super(0, "untrusted_origin", `Refusing to send the access token to ${origin}: not the auth service and not in apiOrigins.`);
+    this.name = "UntrustedOriginError";
   }
 }
 
@@ -24,4 +41,9 @@ export async function errorFromResponse(res: Response): Promise<AuthClientError>
     // not JSON: keep the generic description
   }
   return new AuthClientError(res.status, code, description);
+}
+
+/** Wraps a failure of `fetch` itself (offline, DNS, CORS refusal) in an {@link AuthClientError}. */
+export function networkError(err: unknown): AuthClientError {
+  return new AuthClientError(0, "network_error", err instanceof Error ? err.message : String(err));
 }

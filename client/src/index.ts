@@ -1,4 +1,5 @@
-export { AuthClient, type AuthClientOptions, type Session, type User } from "./auth-client";
-export { AuthClientError } from "./errors";
-export { decodeClaims, type AccessTokenClaims } from "./jwt";
-export { browserTabs, type TabCoordinator, type TabMessage } from "./tabs";
+export { AuthClient } from "./auth-client.js";
+export { AuthClientError, UntrustedOriginError } from "./errors.js";
+export { decodeClaims, type AccessTokenClaims } from "./jwt.js";
+export { browserTabs, type TabCoordinator, type TabMessage, type TabPlatform } from "./tabs.js";
+export type { AuthChangeListener, AuthClientOptions, AuthEvent, Credentials, PasswordChange, Session, SessionInfo, User } from "./types.js";

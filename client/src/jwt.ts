@@ -1,13 +1,21 @@
-/** Claims of the service's access tokens, as the service documents them. */
+/** Claims of the service's access tokens (RFC 9068 profile), as the service documents them. */
 export interface AccessTokenClaims {
   iss: string;
   aud: string | string[];
+  /** The user id. */
   sub: string;
   iat: number;
   exp: number;
   jti: string;
-  /** Session (refresh-token family) id: the `id` in GET /auth/sessions. */
+  /** The OAuth client the session belongs to (`"web"` unless the application chose one). */
+  client_id: string;
+  /** Session (refresh-token family) id: the `id` of a session listed by `listSessions()`. */
   sid: string;
+  roles: string[];
+  /** Space-separated permissions, e.g. `"profile:read billing:write"`. */
+  scope: string;
+  email_verified: boolean;
+  /** @deprecated the first of `roles`; kept one release. */
   role?: string;
   [claim: string]: unknown;
 }

@@ -5,7 +5,8 @@
 
 export type TabMessage =
   | { type: "session"; accessToken: string; expiresAt: number }
-  | { type: "signed-out" };
+  /** `reason` is absent in messages from older versions of this client: read it as `signed_out`. */
+  | { type: "signed-out"; reason?: "signed_out" | "session_expired" };
 
 export interface TabCoordinator {
   /**
@@ -19,10 +20,23 @@ export interface TabCoordinator {
   close(): void;
 }
 
+/** The platform pieces {@link browserTabs} uses; tests pass fakes. */
+export interface TabPlatform {
+  locks?: Pick<LockManager, "request">;
+  BroadcastChannel?: new (name: string) => Pick<BroadcastChannel, "postMessage" | "addEventListener" | "removeEventListener" | "close">;
+}
+
+function platformOfThisPage(): TabPlatform {
+  return {
+    locks: typeof navigator === "object" ? navigator.locks : undefined,
+    BroadcastChannel: typeof BroadcastChannel === "function" ? BroadcastChannel : undefined,
+  };
+}
+
 /** Web Locks + BroadcastChannel; degrades to a tab-local queue where either is missing. */
-export function browserTabs(name = "edge-auth"): TabCoordinator {
-  const channel = typeof BroadcastChannel === "function" ? new BroadcastChannel(name) : undefined;
-  const locks = typeof navigator === "object" ? navigator.locks : undefined;
+export function browserTabs(name = "edge-auth", platform: TabPlatform = platformOfThisPage()): TabCoordinator {
+  const channel = platform.BroadcastChannel ? new platform.BroadcastChannel(name) : undefined;
+  const locks = platform.locks;
   let queue: Promise<unknown> = Promise.resolve();
 
   return {
@@ -42,8 +56,9 @@ export function browserTabs(name = "edge-auth"): TabCoordinator {
     },
     subscribe(listener) {
       if (!channel) return () => undefined;
-      const onMessage = (event: MessageEvent<unknown>) => {
-        if (isTabMessage(event.data)) listener(event.data);
+      const onMessage = (event: Event) => {
+        const data = (event as MessageEvent<unknown>).data;
+        if (isTabMessage(data)) listener(data);
       };
       channel.addEventListener("message", onMessage);
       return () => channel.removeEventListener("message", onMessage);
@@ -57,6 +72,6 @@ export function browserTabs(name = "edge-auth"): TabCoordinator {
 function isTabMessage(data: unknown): data is TabMessage {
   if (typeof data !== "object" || data === null) return false;
   const message = data as Record<string, unknown>;
-  if (message.type === "signed-out") return true;
+  if (message.type === "signed-out") return message.reason === undefined || message.reason === "signed_out" || message.reason === "session_expired";
   return message.type === "session" && typeof message.accessToken === "string" && typeof message.expiresAt === "number";
 }

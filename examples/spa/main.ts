@@ -1,11 +1,12 @@
-/** The example SPA: every call to the service goes through the typed client module. */
-import { AuthClient, AuthClientError, type Session } from "../../client/src/index";
+/** The example SPA: every call to the service goes through the client package. */
+import { AuthClient, AuthClientError, type AuthEvent, type Session, type SessionInfo } from "@edge-token-service/client";
 
 // Substituted by esbuild at bundle time (serve.mjs).
 declare const AUTH_URL: string;
 declare const DOWNSTREAM_URL: string;
 
-const client = new AuthClient({ baseUrl: AUTH_URL });
+// The downstream API is the one other origin the access token may go to.
+const client = new AuthClient({ baseUrl: AUTH_URL, apiOrigins: [DOWNSTREAM_URL] });
 // For the e2e tests and for poking around in devtools.
 (window as unknown as { spa: { client: AuthClient } }).spa = { client };
 
@@ -35,12 +36,11 @@ function renderExpiry() {
   $("expires-in").textContent = session ? String(Math.max(0, Math.round((session.expiresAt - Date.now()) / 1000))) : "?";
 }
 
-/** Shows an API answer; returns its body text. */
-async function showAnswer(label: string, res: Response): Promise<string> {
+/** Shows a raw HTTP answer. */
+async function showAnswer(label: string, res: Response): Promise<void> {
   const text = res.status === 204 ? "" : await res.text();
   $("result").textContent = `${label} -> ${res.status}\n${text}`;
   log(`${label} -> ${res.status}`);
-  return text;
 }
 
 /** Runs a UI action, reporting failures instead of leaving an unhandled rejection. */
@@ -59,19 +59,18 @@ function credentials() {
 action(
   "auth-form",
   async () => {
-    const { email, password } = credentials();
-    const user = await client.login(email, password);
+    const user = await client.login(credentials());
     log(`logged in as ${user.email}`);
   },
   "submit",
 );
 
 action("register", async () => {
-  const { email, password } = credentials();
-  const user = await client.register(email, password);
+  const user = await client.register(credentials());
   log(`registered ${user.email}`);
 });
 
+// The raw HTTP answer, through fetchWithAuth (`client.me()` is the typed wrapper of the same call).
 action("call-me", async () => showAnswer("GET /auth/me", await client.fetchWithAuth("/auth/me")));
 
 action("call-downstream", async () => showAnswer("GET downstream /jose/me", await client.fetchWithAuth(`${DOWNSTREAM_URL}/jose/me`)));
@@ -83,23 +82,36 @@ action("logout", async () => {
   log("logged out");
 });
 
-interface SessionRow {
-  id: string;
-  created_at: string;
-  last_used_at: string;
-  user_agent: string | null;
-  current: boolean;
+action("logout-all", async () => {
+  await client.logoutAll();
+  log("logged out on every device");
+});
+
+action(
+  "password-form",
+  async () => {
+    const currentPassword = $<HTMLInputElement>("current-password").value;
+    const newPassword = $<HTMLInputElement>("new-password").value;
+    await client.changePassword({ currentPassword, newPassword });
+    $<HTMLFormElement>("password-form").reset();
+    showValue("changePassword()", "done: the other sessions are ended");
+  },
+  "submit",
+);
+
+/** Shows what a typed call returned. */
+function showValue(label: string, value: unknown) {
+  $("result").textContent = `${label}\n${typeof value === "string" ? value : JSON.stringify(value, null, 2)}`;
+  log(label);
 }
 
 async function listSessions() {
-  const res = await client.fetchWithAuth("/auth/sessions");
-  const text = await showAnswer("GET /auth/sessions", res);
-  if (!res.ok) return;
-  const { sessions } = JSON.parse(text) as { sessions: SessionRow[] };
+  const sessions = await client.listSessions();
+  showValue(`listSessions(): ${sessions.length}`, { sessions });
   $("sessions").replaceChildren(...sessions.map(sessionRow));
 }
 
-function sessionRow(s: SessionRow): HTMLTableRowElement {
+function sessionRow(s: SessionInfo): HTMLTableRowElement {
   const row = document.createElement("tr");
   row.dataset.sessionId = s.id;
   for (const text of [s.id + (s.current ? " (this one)" : ""), s.created_at, s.last_used_at, s.user_agent ?? ""]) {
@@ -112,7 +124,8 @@ function sessionRow(s: SessionRow): HTMLTableRowElement {
   revoke.className = "revoke";
   revoke.addEventListener("click", () => {
     void (async () => {
-      await showAnswer(`DELETE /auth/sessions/${s.id}`, await client.fetchWithAuth(`/auth/sessions/${s.id}`, { method: "DELETE" }));
+      await client.revokeSession(s.id); // the current one signs this browser out
+      showValue(`revokeSession(${s.id})`, "done");
       if (!s.current) await listSessions();
     })().catch(showError);
   });
@@ -122,8 +135,8 @@ function sessionRow(s: SessionRow): HTMLTableRowElement {
   return row;
 }
 
-client.onChange((session) => {
-  log(session ? `access token ${session.claims.jti} (expires in ${Math.round((session.expiresAt - Date.now()) / 1000)} s)` : "signed out");
+client.onChange((event: AuthEvent, session) => {
+  log(session ? `${event}: access token ${session.claims.jti} (expires in ${Math.round((session.expiresAt - Date.now()) / 1000)} s)` : event);
   render(session);
 });
 setInterval(renderExpiry, 1000);
