@@ -1,4 +1,8 @@
-/** The verifier's behaviour in plain Node (the suites also run in workerd: verifier.workers.test.ts). */
+/** The verifier's behaviour in plain Node; verifier.workers.test.ts runs the same suites inside workerd. */
+import { honoSuite } from "./suites/hono.js";
+import { introspectionSuite } from "./suites/introspection.js";
 import { verifySuite } from "./suites/verify.js";
 
 verifySuite();
+honoSuite();
+introspectionSuite();

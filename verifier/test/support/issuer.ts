@@ -59,8 +59,11 @@ function expectedBasic(): string {
   return `Basic ${btoa(`${enc(RESOURCE_SERVER.clientId)}:${enc(RESOURCE_SERVER.clientSecret)}`)}`;
 }
 
+/** RSA key generation is slow: every issuer starts with the same first key; newKey() makes fresh ones. */
+let firstKey: Promise<SigningKey> | undefined;
+
 export async function createTestIssuer(): Promise<TestIssuer> {
-  const first = await newSigningKey();
+  const first = await (firstKey ??= newSigningKey());
   const issuer: TestIssuer = {
     requests: [],
     get jwksFetches() {
