@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { delimiter, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -17,10 +17,26 @@ const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8
   peerDependenciesMeta: Record<string, { optional?: boolean }>;
 };
 const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+const consumerDir = join(packageDir, "test", "consumer");
+const consumerScript = join(consumerDir, "dist", "consumer.js");
+const CONSUMER_OUTPUT = {
+  sub: "user-1",
+  scopes: ["profile:read"],
+  refused: 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid."',
+  profile: 200,
+  billing: 403,
+  missing: 401,
+};
 
 beforeAll(() => {
   execFileSync(npm, ["run", "build"], { cwd: packageDir, stdio: "pipe" });
+  // Compiled against dist/ by package name, so it fails if the build or the exports map is wrong.
+  execFileSync(process.execPath, [join(packageDir, "..", "node_modules", "typescript", "bin", "tsc"), "-p", consumerDir], { stdio: "pipe" });
 }, 120_000);
+
+function onPath(command: string): boolean {
+  return (process.env.PATH ?? "").split(delimiter).some((dir) => dir !== "" && existsSync(join(dir, command)));
+}
 
 /** Every package a built module imports, directly or through the package's own modules. */
 function packagesReachedFrom(entry: string, seen = new Set<string>(), packages = new Set<string>()): Set<string> {
@@ -59,16 +75,15 @@ describe("the built package", () => {
   });
 
   it("compiles and runs a consumer that imports it by name (NodeNext, plain Node)", () => {
-    const consumerDir = join(packageDir, "test", "consumer");
-    execFileSync(process.execPath, [join(packageDir, "..", "node_modules", "typescript", "bin", "tsc"), "-p", consumerDir], { stdio: "pipe" });
-    const output = execFileSync(process.execPath, [join(consumerDir, "dist", "consumer.js")], { encoding: "utf8" });
-    expect(JSON.parse(output)).toEqual({
-      sub: "user-1",
-      scopes: ["profile:read"],
-      refused: 'Bearer realm="api", error="invalid_token", error_description="The access token is invalid."',
-      profile: 200,
-      billing: 403,
-      missing: 401,
-    });
+    expect(JSON.parse(execFileSync(process.execPath, [consumerScript], { encoding: "utf8" }))).toEqual(CONSUMER_OUTPUT);
+  });
+
+  // Bun and Deno are not dev dependencies: these run (and otherwise show as skipped) when found on PATH.
+  it.skipIf(!onPath("bun"))("runs the same consumer under Bun", () => {
+    expect(JSON.parse(execFileSync("bun", [consumerScript], { encoding: "utf8" }))).toEqual(CONSUMER_OUTPUT);
+  });
+
+  it.skipIf(!onPath("deno"))("runs the same consumer under Deno", () => {
+    expect(JSON.parse(execFileSync("deno", ["run", "--allow-read", "--allow-env", consumerScript], { encoding: "utf8" }))).toEqual(CONSUMER_OUTPUT);
   });
 });
