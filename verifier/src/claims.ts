@@ -45,17 +45,18 @@ const isStringArray = (value: unknown): value is string[] => Array.isArray(value
 /** Checks the claim types and the token's lifetime, and returns the typed claims. */
 export function toVerifiedClaims(payload: JWTPayload, limits: ClaimLimits): VerifiedClaims {
   const { sub, jti, client_id: clientId, sid, iat, exp, roles, role, scope, email_verified: emailVerified } = payload;
-  if (!isNonEmptyString(sub) || !isNonEmptyString(jti) || !isNonEmptyString(clientId)) {
-    throw new VerificationError("The access token has malformed claims.");
-  }
-  if (typeof iat !== "number" || typeof exp !== "number") throw new VerificationError("The access token has malformed claims.");
-  if (sid !== undefined && !isNonEmptyString(sid)) throw new VerificationError("The access token has malformed claims.");
-  if (roles !== undefined && !isStringArray(roles)) throw new VerificationError("The access token has malformed claims.");
-  if (role !== undefined && typeof role !== "string") throw new VerificationError("The access token has malformed claims.");
-  if (scope !== undefined && typeof scope !== "string") throw new VerificationError("The access token has malformed claims.");
-  if (emailVerified !== undefined && typeof emailVerified !== "boolean") {
-    throw new VerificationError("The access token has malformed claims.");
-  }
+  const wellTyped =
+    isNonEmptyString(sub) &&
+    isNonEmptyString(jti) &&
+    isNonEmptyString(clientId) &&
+    typeof iat === "number" &&
+    typeof exp === "number" &&
+    (sid === undefined || isNonEmptyString(sid)) &&
+    (roles === undefined || isStringArray(roles)) &&
+    (role === undefined || typeof role === "string") &&
+    (scope === undefined || typeof scope === "string") &&
+    (emailVerified === undefined || typeof emailVerified === "boolean");
+  if (!wellTyped) throw new VerificationError("The access token has malformed claims.");
   // jose only checks that exp is not past. A token issued in the future would outlive every
   // revocation cutoff, and one with an absurd exp would never expire.
   if (iat > limits.now + limits.clockToleranceSeconds || exp - iat > limits.maxTokenLifetimeSeconds || exp <= iat) {

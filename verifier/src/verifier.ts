@@ -82,7 +82,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       return await jwks(header, token);
     } catch (err) {
       if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
-      throw new VerifierUnavailableError(`JWKS unusable: ${describe(err)}`, { cause: err });
+      throw new VerifierUnavailableError(`JWKS unusable: ${errorSummary(err)}`, { cause: err });
     }
   };
   const requiredClaims = [...new Set([...REQUIRED_CLAIMS, ...(options.requiredClaims ?? [])])];
@@ -126,6 +126,6 @@ export function createVerifier(options: VerifierOptions): Verifier {
   };
 }
 
-function describe(err: unknown): string {
+function errorSummary(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
