@@ -1,20 +1,29 @@
 import { env } from "cloudflare:workers";
-import { base64url, generateKeyPair, importPKCS8, SignJWT, type JWTPayload } from "jose";
+import { importPKCS8, SignJWT, type JWK, type JWTPayload } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { forgeTokens, type Forgeries } from "./fixtures/forged-tokens";
 import { call, decodePayload, me, register, type Login } from "./helpers";
 
 const ISSUER = "http://localhost:8787";
+/**
+ * Claim checks of the shared forgery list that the service does not make yet: it issues no
+ * client_id, roles, scope or email_verified so far. Remove each as the service starts checking it.
+ */
+const NOT_CHECKED_YET = new Set(["client_id", "roles", "scope", "email_verified"]);
 let user: Login;
 let signingKey: CryptoKey;
 let kid: string;
-let publicJwk: JsonWebKey;
+let forged: Forgeries;
 
 beforeAll(async () => {
   user = await register();
   signingKey = (await importPKCS8(env.SIGNING_KEY!, "RS256")) as CryptoKey;
-  const jwks = (await (await call("/.well-known/jwks.json")).json()) as { keys: (JsonWebKey & { kid: string })[] };
+  const jwks = (await (await call("/.well-known/jwks.json")).json()) as { keys: (JWK & { kid: string })[] };
   kid = jwks.keys[0]!.kid;
-  publicJwk = jwks.keys[0]!;
+  // The service also refuses a token without sid (it names the session to check for revocation).
+  forged = await forgeTokens(user.accessToken, { signingKey, publicJwk: jwks.keys[0]! }, {
+    requiredClaims: ["iss", "aud", "exp", "iat", "sub", "jti", "sid", "client_id"],
+  });
 });
 
 const claims = (over: JWTPayload = {}): JWTPayload => ({
@@ -29,11 +38,9 @@ const claims = (over: JWTPayload = {}): JWTPayload => ({
   ...over,
 });
 
-function sign(payload: JWTPayload, header: Record<string, unknown> = {}, key: CryptoKey = signingKey) {
-  return new SignJWT(payload).setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid, ...header } as never).sign(key);
+function sign(payload: JWTPayload) {
+  return new SignJWT(payload).setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid }).sign(signingKey);
 }
-
-const encode = (value: unknown) => base64url.encode(new TextEncoder().encode(JSON.stringify(value)));
 
 async function expectRejected(token: string) {
   const res = await me(token);
@@ -43,39 +50,27 @@ async function expectRejected(token: string) {
 }
 
 describe("the Bearer verifier", () => {
-  it("accepts a correctly signed token (control)", async () => {
-    expect((await me(await sign(claims()))).status).toBe(200);
+  it("accepts the forgery list's control token, re-signed by the fixture", async () => {
+    expect((await me(forged.control)).status).toBe(200);
+    expect(forged.forgeries.length).toBeGreaterThan(60);
   });
 
-  it('rejects alg "none"', async () => {
-    await expectRejected(`${encode({ alg: "none", typ: "at+jwt", kid })}.${encode(claims())}.`);
+  it("refuses every forged token of the shared list (test/fixtures/forged-tokens.ts)", async () => {
+    const accepted: string[] = [];
+    for (const { name, token, claim } of forged.forgeries) {
+      if (claim && NOT_CHECKED_YET.has(claim)) continue;
+      const res = await me(token);
+      const body = (await res.json()) as { error?: string };
+      const challenge = res.headers.get("WWW-Authenticate") ?? "";
+      if (res.status !== 401 || body.error !== "invalid_token" || !/^Bearer error="invalid_token"/.test(challenge)) {
+        accepted.push(`${name}: ${res.status} ${body.error} ${challenge}`);
+      }
+    }
+    expect(accepted).toEqual([]);
   });
 
-  it("rejects HS256 signed with the public key as the HMAC secret (algorithm confusion)", async () => {
-    const secret = new TextEncoder().encode(JSON.stringify(publicJwk));
-    const token = await new SignJWT(claims()).setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid }).sign(secret);
-    await expectRejected(token);
-  });
-
-  it("rejects a token signed by another key, with our kid or an unknown one", async () => {
-    const attacker = await generateKeyPair("RS256");
-    await expectRejected(await sign(claims(), {}, attacker.privateKey as CryptoKey));
-    await expectRejected(await sign(claims(), { kid: "not-a-known-kid" }, attacker.privateKey as CryptoKey));
-  });
-
-  it("rejects a stripped or altered signature and an altered payload", async () => {
-    const token = await sign(claims());
-    const [h, p, s] = token.split(".");
-    await expectRejected(`${h}.${p}.`);
-    await expectRejected(`${h}.${p}`);
-    const flipped = s!.slice(0, 10) + (s![10] === "A" ? "B" : "A") + s!.slice(11);
-    await expectRejected(`${h}.${p}.${flipped}`);
-    await expectRejected(`${h}.${encode(claims({ role: "admin" }))}.${s}`);
-  });
-
-  it("rejects expired tokens beyond the 60 s leeway but tolerates small clock skew", async () => {
+  it("tolerates small clock skew: expired less than the 60 s leeway ago", async () => {
     const now = Math.floor(Date.now() / 1000);
-    await expectRejected(await sign(claims({ iat: now - 1000, exp: now - 61 })));
     expect((await me(await sign(claims({ iat: now - 1000, exp: now - 30 })))).status).toBe(200);
   });
 
@@ -88,27 +83,8 @@ describe("the Bearer verifier", () => {
     await expectRejected(nearlyExpired);
   });
 
-  it("rejects a wrong issuer or audience", async () => {
-    await expectRejected(await sign(claims({ iss: "https://evil.example" })));
-    await expectRejected(await sign(claims({ aud: "https://other-api.example" })));
-  });
-
-  it("rejects tokens missing exp, jti, sub, iat or sid", async () => {
-    for (const missing of ["exp", "jti", "sub", "iat", "sid"]) {
-      const payload = claims();
-      delete payload[missing];
-      await expectRejected(await sign(payload));
-    }
-  });
-
-  it("rejects a wrong or missing typ (e.g. an ID token or a plain JWT)", async () => {
-    await expectRejected(await sign(claims(), { typ: "JWT" }));
-    await expectRejected(await new SignJWT(claims()).setProtectedHeader({ alg: "RS256", kid }).sign(signingKey));
-  });
-
-  it("rejects a refresh token presented as an access token, and garbage", async () => {
+  it("rejects a real refresh token presented as an access token", async () => {
     await expectRejected(user.refreshToken);
-    await expectRejected("not-a-jwt");
   });
 
   it("answers 401 with a challenge when no token is sent", async () => {
