@@ -1,54 +1,56 @@
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
-import { defineConfig } from "vitest/config";
+import { defineConfig, type TestProjectInlineConfiguration } from "vitest/config";
 
 // Fresh keys for every run: the current signing key and a "previous" key that rotation tests
 // use to sign tokens from before a rotation. Nothing secret is committed.
 const rsa = () => generateKeyPairSync("rsa", { modulusLength: 2048 });
 const current = rsa();
 const previous = rsa();
+const refreshTokenKey = randomBytes(32).toString("base64url");
 
 // The suite sends hundreds of requests from one "IP": the real limiters get generous limits here,
 // and rate-limit tests swap in the strict TEST_STRICT_LIMITER (3 a minute) where they need one.
 const generous = { namespace_id: "9000", simple: { limit: 100_000, period: 60 } };
 const limiters = ["AUTH", "LOGIN", "LOGIN_EMAIL", "FAILED_LOGIN", "REGISTER", "REFRESH", "REFRESH_FAMILY"].map((name) => `${name}_RATE_LIMITER`);
-const refreshTokenKey = randomBytes(32).toString("base64url");
+
+/** The service inside workerd, with local D1, KV and limiters; `userDatabases` D1 bindings hold the users. */
+async function workersProject(name: string, include: string[], userDatabases: string[]): Promise<TestProjectInlineConfiguration> {
+  return {
+    extends: true,
+    plugins: [
+      cloudflareTest(async () => ({
+        wrangler: { configPath: "./wrangler.toml" },
+        miniflare: {
+          d1Databases: userDatabases,
+          ratelimits: {
+            ...Object.fromEntries(limiters.map((limiter, i) => [limiter, { ...generous, namespace_id: String(9000 + i) }])),
+            TEST_STRICT_LIMITER: { namespace_id: "9100", simple: { limit: 3, period: 60 } },
+          },
+          bindings: {
+            USER_DATABASES: userDatabases.join(","),
+            SIGNING_KEY: current.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+            PREVIOUS_PUBLIC_KEYS: JSON.stringify([previous.publicKey.export({ format: "jwk" })]),
+            REFRESH_TOKEN_KEY: refreshTokenKey,
+            TEST_PREVIOUS_PRIVATE_KEY: previous.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
+            TEST_MIGRATIONS: await readD1Migrations("./drizzle"),
+          },
+        },
+      })),
+    ],
+    test: { name, include, setupFiles: ["./test/setup.ts"] },
+  };
+}
 
 export default defineConfig({
   test: {
     testTimeout: 30_000,
     // Security events are logged as JSON lines; show them only for failing tests.
     silent: "passed-only",
-    // The node project has no test until the client and verifier packages bring theirs.
-    passWithNoTests: true,
     projects: [
-      {
-        extends: true,
-        // The service: unit and integration tests inside workerd, with local D1, KV and limiters.
-        plugins: [
-          cloudflareTest(async () => ({
-            wrangler: { configPath: "./wrangler.toml" },
-            miniflare: {
-              ratelimits: {
-                ...Object.fromEntries(limiters.map((name, i) => [name, { ...generous, namespace_id: String(9000 + i) }])),
-                TEST_STRICT_LIMITER: { namespace_id: "9100", simple: { limit: 3, period: 60 } },
-              },
-              bindings: {
-                SIGNING_KEY: current.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-                PREVIOUS_PUBLIC_KEYS: JSON.stringify([previous.publicKey.export({ format: "jwk" })]),
-                REFRESH_TOKEN_KEY: refreshTokenKey,
-                TEST_PREVIOUS_PRIVATE_KEY: previous.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
-                TEST_MIGRATIONS: await readD1Migrations("./drizzle"),
-              },
-            },
-          })),
-        ],
-        test: {
-          name: "workers",
-          include: ["src/**/*.test.ts", "test/**/*.test.ts", "verifier/test/**/*.workers.test.ts"],
-          setupFiles: ["./test/setup.ts"],
-        },
-      },
+      workersProject("workers", ["src/**/*.test.ts", "test/**/*.test.ts", "verifier/test/**/*.workers.test.ts"], ["DB"]),
+      // The integration tests again, with users spread over two databases (DESIGN.md, Scale).
+      workersProject("workers-2db", ["test/**/*.test.ts"], ["DB", "DB_2"]),
       {
         extends: true,
         // Packages that run outside Workers too (browser client, downstream verifier): plain Node.
