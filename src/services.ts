@@ -1,14 +1,15 @@
 /**
- * Where the services are built from the worker's bindings: the one place that knows which store
- * implements which interface. Built once per env object (Workers pass the same env to every
- * request while the environment is unchanged) and handed to routes on the context.
+ * Where the services are built: `assembleServices` wires services over any set of stores (D1 and
+ * KV here, in-memory fakes in unit tests); `buildServices` is the one place that knows which binding
+ * implements which store. Built once per env object (Workers pass the same env to every request
+ * while the environment is unchanged) and handed to routes on the context.
  */
-import { createAccountService } from "./accounts/service";
+import { createAccountService, type PasswordHasher } from "./accounts/service";
 import { createLoginLockout } from "./accounts/lockout";
 import { getConfig, type Config } from "./config";
 import type { Env } from "./env";
-import { getKeyMaterial } from "./keys";
-import { getRefreshTokenKeys } from "./keys/refresh-token-keys";
+import { getKeyMaterial, type KeyMaterial } from "./keys";
+import { getRefreshTokenKeys, type RefreshTokenKeys } from "./keys/refresh-token-keys";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./passwords";
 import { isCommonPassword } from "./passwords/common";
 import { createRevocationService } from "./revocation";
@@ -21,15 +22,119 @@ import { D1UserStore } from "./stores/d1/users";
 import { KvLockoutStore } from "./stores/kv/lockouts";
 import { KvRevocationStore } from "./stores/kv/revocations";
 import { bindingLimiter } from "./stores/limiters";
-import type { Limiter } from "./stores/types";
 import { analyticsTelemetry } from "./stores/telemetry";
+import type { EventStore, FamilyStore, HousekeepingStore, Limiter, LockoutStore, RefreshTelemetry, RevocationStore, UserStore } from "./stores/types";
 import { createTokenService } from "./tokens";
-
-export type Services = ReturnType<typeof buildServices>;
 
 /** The per-network limiters the HTTP layer applies before a route runs (wrangler.toml `[[ratelimits]]`). */
 const NETWORK_LIMITERS = ["AUTH_RATE_LIMITER", "LOGIN_RATE_LIMITER", "REGISTER_RATE_LIMITER", "REFRESH_RATE_LIMITER"] as const;
 export type NetworkLimiterName = (typeof NETWORK_LIMITERS)[number];
+
+/** Everything the services persist to or count against. */
+export interface Stores {
+  users: UserStore;
+  families: FamilyStore;
+  events: EventStore;
+  revocations: RevocationStore;
+  locks: LockoutStore;
+  housekeeping: HousekeepingStore;
+  telemetry: RefreshTelemetry;
+  limiters: {
+    perFamily: Limiter;
+    attemptsPerEmail: Limiter;
+    failuresPerEmailAndNetwork: Limiter;
+    perNetwork: Record<NetworkLimiterName, Limiter>;
+  };
+  /** New ids that land in the right database (src/stores/d1/databases.ts). */
+  placement: { newUserId(normalizedEmail: string): string; newFamilyId(userId: string): string };
+}
+
+export interface ServiceInputs {
+  stores: Stores;
+  config: Config;
+  keys: () => Promise<KeyMaterial>;
+  refreshKeys: () => Promise<RefreshTokenKeys>;
+  now?: () => number;
+  passwords?: PasswordHasher;
+}
+
+/** The production password rules: chained PBKDF2 under the Workers cap, and the common-password list. */
+export const passwordHasher: PasswordHasher = {
+  hash: (password) => hashPassword(password),
+  verify: (password, stored) => verifyPassword(password, stored),
+  verifyDummy: verifyAgainstDummy,
+  isCommon: isCommonPassword,
+};
+
+export type Services = ReturnType<typeof assembleServices>;
+
+export function assembleServices({ stores, config, keys, refreshKeys, now = Date.now, passwords = passwordHasher }: ServiceInputs) {
+  const revocation = createRevocationService({ store: stores.revocations, config, now });
+  const tokens = createTokenService({ keys, config, revocation, now });
+  const sessions = createSessionService({
+    families: stores.families,
+    tokens,
+    revocation,
+    refreshKeys,
+    config,
+    now,
+    newFamilyId: stores.placement.newFamilyId,
+    familyLimiter: stores.limiters.perFamily,
+    telemetry: stores.telemetry,
+  });
+  const accounts = createAccountService({
+    users: stores.users,
+    events: stores.events,
+    sessions,
+    revocation,
+    passwords,
+    lockout: createLoginLockout({
+      locks: stores.locks,
+      attemptsPerEmail: stores.limiters.attemptsPerEmail,
+      failuresPerEmailAndNetwork: stores.limiters.failuresPerEmailAndNetwork,
+    }),
+    now,
+    newUserId: stores.placement.newUserId,
+  });
+  return {
+    config,
+    accounts,
+    sessions,
+    tokens,
+    revocation,
+    networkLimiters: stores.limiters.perNetwork,
+    /** The signing key material, for the JWKS. */
+    keys,
+    housekeeping: stores.housekeeping,
+  };
+}
+
+/** The stores over this worker's bindings. */
+export function bindingStores(env: Env, config: Config): Stores {
+  const databases = databasesOf(env, config.userDatabases);
+  const limiter = (name: keyof Env & `${string}_RATE_LIMITER`) => bindingLimiter(env[name] as RateLimit | undefined, name);
+  return {
+    users: new D1UserStore(databases),
+    families: new D1FamilyStore(databases),
+    events: new D1EventStore(databases),
+    revocations: new KvRevocationStore(env.REVOCATIONS),
+    locks: new KvLockoutStore(env.REVOCATIONS),
+    housekeeping: new D1HousekeepingStore(databases),
+    telemetry: analyticsTelemetry(env.REFRESH_TELEMETRY),
+    limiters: {
+      perFamily: limiter("REFRESH_FAMILY_RATE_LIMITER"),
+      attemptsPerEmail: limiter("LOGIN_EMAIL_RATE_LIMITER"),
+      failuresPerEmailAndNetwork: limiter("FAILED_LOGIN_RATE_LIMITER"),
+      perNetwork: Object.fromEntries(NETWORK_LIMITERS.map((name) => [name, limiter(name)])) as Record<NetworkLimiterName, Limiter>,
+    },
+    placement: { newUserId: (email) => databases.newIdBeside(email), newFamilyId: (userId) => databases.newIdBeside(userId) },
+  };
+}
+
+export function buildServices(env: Env, now: () => number = Date.now): Services {
+  const config = getConfig(env);
+  return assembleServices({ stores: bindingStores(env, config), config, keys: () => getKeyMaterial(env), refreshKeys: () => getRefreshTokenKeys(env), now });
+}
 
 const built = new WeakMap<Env, Services>();
 
@@ -38,47 +143,4 @@ export function servicesFor(env: Env): Services {
   let services = built.get(env);
   if (!services) built.set(env, (services = buildServices(env)));
   return services;
-}
-
-export function buildServices(env: Env, now: () => number = Date.now) {
-  const config: Config = getConfig(env);
-  const databases = databasesOf(env, config.userDatabases);
-  const revocation = createRevocationService({ store: new KvRevocationStore(env.REVOCATIONS), config, now });
-  const tokens = createTokenService({ keys: () => getKeyMaterial(env), config, revocation, now });
-  const sessions = createSessionService({
-    families: new D1FamilyStore(databases),
-    tokens,
-    revocation,
-    refreshKeys: () => getRefreshTokenKeys(env),
-    config,
-    now,
-    newFamilyId: (userId) => databases.newIdBeside(userId),
-    familyLimiter: bindingLimiter(env.REFRESH_FAMILY_RATE_LIMITER, "REFRESH_FAMILY_RATE_LIMITER"),
-    telemetry: analyticsTelemetry(env.REFRESH_TELEMETRY),
-  });
-  const accounts = createAccountService({
-    users: new D1UserStore(databases),
-    events: new D1EventStore(databases),
-    sessions,
-    revocation,
-    passwords: { hash: (p) => hashPassword(p), verify: (p, stored) => verifyPassword(p, stored), verifyDummy: verifyAgainstDummy, isCommon: isCommonPassword },
-    lockout: createLoginLockout({
-      locks: new KvLockoutStore(env.REVOCATIONS),
-      attemptsPerEmail: bindingLimiter(env.LOGIN_EMAIL_RATE_LIMITER, "LOGIN_EMAIL_RATE_LIMITER"),
-      failuresPerEmailAndNetwork: bindingLimiter(env.FAILED_LOGIN_RATE_LIMITER, "FAILED_LOGIN_RATE_LIMITER"),
-    }),
-    now,
-    newUserId: (email) => databases.newIdBeside(email),
-  });
-  return {
-    config,
-    accounts,
-    sessions,
-    tokens,
-    revocation,
-    networkLimiters: Object.fromEntries(NETWORK_LIMITERS.map((name) => [name, bindingLimiter(env[name], name)])) as Record<NetworkLimiterName, Limiter>,
-    /** The public keys, for the JWKS. */
-    keys: () => getKeyMaterial(env),
-    housekeeping: new D1HousekeepingStore(databases),
-  };
 }

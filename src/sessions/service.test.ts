@@ -1,0 +1,179 @@
+import { describe, expect, it } from "vitest";
+import { CLIENT, unitServices } from "../../test/unit";
+import { hashRefreshToken, mintRefreshToken, parseRefreshToken } from "./refresh-token";
+
+const GRACE_MS = 10_000;
+
+/** A user with a session, and a function that walks its chain: each call rotates the current token. */
+async function chain(options: Parameters<typeof unitServices>[0] = {}) {
+  const unit = unitServices(options);
+  const { user, session } = await unit.register();
+  const tokens = [session.refreshToken];
+  const accessTokens = [session.accessToken];
+  const rotate = async () => {
+    const next = await unit.services.sessions.refresh(tokens.at(-1), CLIENT);
+    tokens.push(next.refreshToken);
+    accessTokens.push(next.accessToken);
+    return next;
+  };
+  const family = () => unit.storage.families.get(session.familyId)!;
+  const refresh = (token: unknown) => unit.services.sessions.refresh(token, CLIENT);
+  return { ...unit, user, session, tokens, accessTokens, rotate, family, refresh };
+}
+
+const invalidGrant = { code: "invalid_grant" };
+
+describe("rotation", () => {
+  it("advances the family's one row to the child: generation + 1, no other record", async () => {
+    const c = await chain();
+    const eventsBefore = c.storage.events.length;
+    const next = await c.rotate();
+    expect(next.familyId).toBe(c.session.familyId);
+    expect(parseRefreshToken(next.refreshToken)).toMatchObject({ kind: "family", familyId: c.session.familyId, generation: 1 });
+    expect(c.family()).toMatchObject({ generation: 1, tokenHash: await hashRefreshToken(next.refreshToken), previousHash: await hashRefreshToken(c.tokens[0]!) });
+    expect(c.storage.families.size).toBe(1);
+    expect(c.storage.events.length).toBe(eventsBefore);
+    expect(c.storage.telemetry.map((p) => p.outcome)).toEqual(["rotated"]);
+    expect((await c.services.tokens.authenticate(next.accessToken)).sid).toBe(c.session.familyId);
+  });
+
+  it("under 20 concurrent refreshes with one token, exactly one child exists and every answer is that child", async () => {
+    const c = await chain();
+    const answers = await Promise.all(Array.from({ length: 20 }, () => c.refresh(c.tokens[0])));
+    expect(new Set(answers.map((a) => a.refreshToken)).size).toBe(1);
+    expect(new Set(answers.map((a) => a.accessToken)).size).toBe(1);
+    expect(c.family()).toMatchObject({ generation: 1, revokedAt: null });
+  });
+
+  it("the cookie's end never passes the family's absolute end", async () => {
+    const c = await chain({ config: { sessionAbsoluteTtlMs: 60_000 } });
+    c.clock.advance(30_000);
+    expect((await c.rotate()).refreshExpiresAt).toBe(c.session.refreshExpiresAt);
+  });
+});
+
+describe("grace window", () => {
+  it("the parent, retried while its child is unused and younger than the window, gets the SAME child and access token", async () => {
+    const c = await chain();
+    const first = await c.rotate();
+    c.clock.advance(GRACE_MS - 1);
+    const retry = await c.refresh(c.tokens[0]);
+    expect(retry).toMatchObject({ refreshToken: first.refreshToken, accessToken: first.accessToken, familyId: first.familyId });
+    expect(retry.expiresIn).toBe(first.expiresIn - Math.floor((GRACE_MS - 1) / 1000));
+    expect(c.family()).toMatchObject({ generation: 1, revokedAt: null });
+    expect(c.storage.telemetry.map((p) => p.outcome)).toEqual(["rotated", "grace_retry"]);
+    expect((await c.refresh(first.refreshToken)).familyId).toBe(c.session.familyId);
+  });
+
+  it("once the window has passed, the parent is reuse: the family is revoked with one KV write", async () => {
+    const c = await chain();
+    await c.rotate();
+    c.clock.advance(GRACE_MS);
+    const writes = c.storage.kvWrites;
+    await expect(c.refresh(c.tokens[0])).rejects.toMatchObject(invalidGrant);
+    expect(c.family()).toMatchObject({ revokedReason: "reuse_detected", tokenHash: null });
+    expect(c.storage.kvWrites - writes).toBe(1);
+    expect(c.storage.events.at(-1)).toMatchObject({ type: "reuse_detected", detail: "parent_replayed_after_grace", sessionId: c.session.familyId });
+    await expect(c.refresh(c.tokens[1])).rejects.toMatchObject(invalidGrant);
+    await expect(c.services.tokens.authenticate(c.accessTokens[1]!)).rejects.toMatchObject({ code: "invalid_token" });
+  });
+
+  it("a grandparent is reuse even inside the window", async () => {
+    const c = await chain();
+    await c.rotate();
+    await c.rotate();
+    await expect(c.refresh(c.tokens[0])).rejects.toMatchObject(invalidGrant);
+    expect(c.family().revokedReason).toBe("reuse_detected");
+    expect(c.storage.events.at(-1)).toMatchObject({ type: "reuse_detected", detail: "ancestor_replayed" });
+  });
+
+  it("with the window disabled (0), any replay of the parent is reuse", async () => {
+    const c = await chain({ config: { refreshGraceMs: 0 } });
+    await c.rotate();
+    await expect(c.refresh(c.tokens[0])).rejects.toMatchObject(invalidGrant);
+    expect(c.family().revokedReason).toBe("reuse_detected");
+  });
+});
+
+describe("reuse of any ancestor, however old", () => {
+  for (const when of ["inside", "outside"] as const) {
+    it(`the first token after 50 rotations, ${when} the window of the last one, revokes the family and every access token`, async () => {
+      const c = await chain();
+      for (let i = 0; i < 50; i++) await c.rotate();
+      if (when === "outside") c.clock.advance(GRACE_MS + 1);
+      const writes = c.storage.kvWrites;
+      await expect(c.refresh(c.tokens[0])).rejects.toMatchObject(invalidGrant);
+      expect(c.family().revokedReason).toBe("reuse_detected");
+      expect(c.storage.kvWrites - writes).toBe(1);
+      await expect(c.refresh(c.tokens[50])).rejects.toMatchObject(invalidGrant);
+      for (const accessToken of [c.accessTokens[0]!, c.accessTokens[25]!, c.accessTokens[50]!]) {
+        await expect(c.services.tokens.authenticate(accessToken)).rejects.toMatchObject({ code: "invalid_token" });
+      }
+    });
+  }
+});
+
+describe("tokens the service never issued", () => {
+  const random = (bytes: number) => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(bytes)))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+
+  it.each([0, 3, 5, 6, 99])("naming the real family at generation %i with a random secret: unknown, nothing changes", async (generation) => {
+    const c = await chain();
+    for (let i = 0; i < 5; i++) await c.rotate();
+    const before = { ...c.family() };
+    const writes = c.storage.kvWrites;
+    const events = c.storage.events.length;
+    await expect(c.refresh(`${c.session.familyId}.${generation}.${random(32)}.${random(16)}`)).rejects.toMatchObject(invalidGrant);
+    expect(c.family()).toEqual(before);
+    expect(c.storage.kvWrites).toBe(writes);
+    expect(c.storage.events.length).toBe(events);
+    expect((await c.refresh(c.tokens[5])).familyId).toBe(c.session.familyId);
+  });
+
+  it("signed with another key (a past generation): unknown, nothing changes", async () => {
+    const c = await chain();
+    for (let i = 0; i < 3; i++) await c.rotate();
+    const otherKey = await crypto.subtle.importKey("raw", crypto.getRandomValues(new Uint8Array(32)), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    const forged = await mintRefreshToken({ current: otherKey, accepted: [otherKey] }, c.session.familyId, 1);
+    await expect(c.refresh(forged)).rejects.toMatchObject(invalidGrant);
+    expect(c.family()).toMatchObject({ generation: 3, revokedAt: null });
+  });
+
+  it.each([undefined, "", "x", "a.b.c.d", 42, `${"A".repeat(43)}`])("malformed or unknown (%s): invalid_grant", async (token) => {
+    const c = await chain();
+    await expect(c.refresh(token)).rejects.toMatchObject(invalidGrant);
+    expect(c.family().revokedAt).toBeNull();
+  });
+});
+
+describe("families that ended", () => {
+  const cases = {
+    "past its absolute end": (c: Awaited<ReturnType<typeof chain>>) => c.clock.advance(c.services.config.sessionAbsoluteTtlMs),
+    "idle beyond the timeout": (c: Awaited<ReturnType<typeof chain>>) => c.clock.advance(c.services.config.sessionIdleTimeoutMs),
+    "revoked": (c: Awaited<ReturnType<typeof chain>>) => c.services.sessions.revoke(c.session.familyId, c.user.id, "logout", { type: "logout" }),
+    "of a disabled user": (c: Awaited<ReturnType<typeof chain>>) => void (c.storage.users.get(c.user.id)!.disabledAt = c.clock.now),
+  };
+  for (const [name, end] of Object.entries(cases)) {
+    it(`${name}: its current token is refused and nothing is revoked or rotated`, async () => {
+      const c = await chain();
+      await c.rotate();
+      await end(c);
+      const reason = c.family().revokedReason;
+      const writes = c.storage.kvWrites;
+      await expect(c.refresh(c.tokens[1])).rejects.toMatchObject(invalidGrant);
+      await expect(c.refresh(c.tokens[0])).rejects.toMatchObject(invalidGrant);
+      expect(c.family()).toMatchObject({ revokedReason: reason });
+      expect(c.storage.kvWrites).toBe(writes);
+    });
+  }
+});
+
+describe("throttling", () => {
+  it("retries, replays and refused tokens of one family are limited per family; rotations are not counted", async () => {
+    const c = await chain({ limits: { perFamily: 2 } });
+    for (let i = 0; i < 4; i++) await c.rotate();
+    await c.refresh(c.tokens[3]);
+    await c.refresh(c.tokens[3]);
+    await expect(c.refresh(c.tokens[3])).rejects.toMatchObject({ code: "rate_limited" });
+    expect(c.family().revokedAt).toBeNull();
+  });
+});

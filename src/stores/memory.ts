@@ -1,0 +1,239 @@
+/**
+ * In-memory stores with the same contract as the D1 and KV ones, for unit tests of the services
+ * (beside their code) with an injected clock. Each applies, atomically, what its D1 counterpart
+ * does in one statement or batch; the liveness rule is the services' own `isLive`, which
+ * src/stores/d1/liveness.test.ts checks against the SQL.
+ */
+import { isLive } from "../sessions/liveness";
+import type {
+  EventStore,
+  FamilyRecord,
+  FamilyScope,
+  FamilyStore,
+  HousekeepingStore,
+  Limiter,
+  LivenessBounds,
+  LockoutStore,
+  NewFamily,
+  RefreshDataPoint,
+  RefreshTelemetry,
+  RevocationStore,
+  Rotation,
+  SecurityEvent,
+  UserCutoff,
+  UserRecord,
+  UserStore,
+} from "./types";
+
+interface StoredFamily extends FamilyRecord {
+  revokedReason: string | null;
+  ip: string | null;
+}
+
+/** Everything the memory stores hold, open for tests to look into (and tamper with). */
+export class MemoryStorage {
+  readonly users = new Map<string, UserRecord>();
+  readonly families = new Map<string, StoredFamily>();
+  readonly events: (SecurityEvent & { at: number })[] = [];
+  /** Hash of a pre-upgrade refresh token -> its family. */
+  readonly legacyTokens = new Map<string, string>();
+  readonly kv = new Map<string, { value: string; expiresAt: number }>();
+  kvWrites = 0;
+  readonly telemetry: RefreshDataPoint[] = [];
+
+  constructor(readonly now: () => number) {}
+
+  kvGet(key: string): string | null {
+    const entry = this.kv.get(key);
+    return entry && entry.expiresAt > this.now() ? entry.value : null;
+  }
+
+  kvPut(key: string, value: string, ttlSeconds: number) {
+    this.kvWrites++;
+    this.kv.set(key, { value, expiresAt: this.now() + Math.max(60, ttlSeconds) * 1000 });
+  }
+}
+
+function familyRow(family: NewFamily): StoredFamily {
+  return { ...family, generation: 0, previousHash: null, sealedToken: null, rotatedAt: family.createdAt, revokedAt: null, revokedReason: null };
+}
+
+function revokeInScope(storage: MemoryStorage, scope: FamilyScope, reason: string, now: number): string[] {
+  const revoked: string[] = [];
+  for (const family of storage.families.values()) {
+    const inScope =
+      "familyId" in scope
+        ? family.id === scope.familyId && (!scope.userId || family.userId === scope.userId)
+        : family.userId === scope.userId && family.id !== scope.exceptFamilyId;
+    if (!inScope || family.revokedAt !== null) continue;
+    Object.assign(family, { revokedAt: now, revokedReason: reason, tokenHash: null, previousHash: null, sealedToken: null });
+    revoked.push(family.id);
+  }
+  return revoked;
+}
+
+export class MemoryUserStore implements UserStore {
+  constructor(private readonly storage: MemoryStorage) {}
+
+  // Copies, as D1 returns fresh rows: a later change must not show through a record already read.
+  async findByEmail(email: string) {
+    const normalized = email.trim().toLowerCase();
+    const user = [...this.storage.users.values()].find((candidate) => candidate.email === normalized);
+    return user && { ...user };
+  }
+
+  async findById(id: string) {
+    const user = this.storage.users.get(id);
+    return user && { ...user };
+  }
+
+  async register(user: UserRecord, family: NewFamily, event: SecurityEvent) {
+    if (await this.findByEmail(user.email)) return "email_taken" as const;
+    this.storage.users.set(user.id, { ...user });
+    this.storage.families.set(family.id, familyRow(family));
+    this.storage.events.push({ ...event, at: user.createdAt });
+    return "created" as const;
+  }
+
+  async startFamily({ family, verifiedHash, rehash, event }: { family: NewFamily; verifiedHash: string; rehash?: string; event: SecurityEvent }) {
+    const user = this.storage.users.get(family.userId);
+    if (!user || user.passwordHash !== verifiedHash || user.disabledAt !== null) return false;
+    this.storage.families.set(family.id, familyRow(family));
+    this.storage.events.push({ ...event, at: family.createdAt });
+    if (rehash) Object.assign(user, { passwordHash: rehash, updatedAt: family.createdAt });
+    return true;
+  }
+
+  async changePassword({ userId, passwordHash, keepFamilyId, event, now }: { userId: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }) {
+    const user = this.storage.users.get(userId);
+    if (user) Object.assign(user, { passwordHash, updatedAt: now });
+    revokeInScope(this.storage, { userId, exceptFamilyId: keepFamilyId }, "password_changed", now);
+    this.storage.events.push({ ...event, at: now });
+  }
+
+  async setDisabled({ userId, disabled, event, now }: { userId: string; disabled: boolean; event: SecurityEvent; now: number }) {
+    const user = this.storage.users.get(userId);
+    if (!user) return false;
+    Object.assign(user, { disabledAt: disabled ? now : null, updatedAt: now });
+    if (disabled) revokeInScope(this.storage, { userId }, "user_disabled", now);
+    this.storage.events.push({ ...event, at: now });
+    return true;
+  }
+}
+
+export class MemoryFamilyStore implements FamilyStore {
+  constructor(private readonly storage: MemoryStorage) {}
+
+  private stateOf(family: StoredFamily) {
+    const user = this.storage.users.get(family.userId);
+    return { userDisabledAt: user?.disabledAt ?? null, subject: { userId: family.userId, role: user?.role ?? "user" } };
+  }
+
+  async rotate({ familyId, generation, presentedHash, childHash, sealedChild, live }: Rotation) {
+    const family = this.storage.families.get(familyId);
+    if (!family || family.generation !== generation || family.tokenHash !== presentedHash) return undefined;
+    const state = this.stateOf(family);
+    if (!isLive({ ...family, userDisabledAt: state.userDisabledAt }, live)) return undefined;
+    Object.assign(family, { generation: generation + 1, previousHash: family.tokenHash, tokenHash: childHash, sealedToken: sealedChild, rotatedAt: live.now });
+    return { subject: state.subject, clientId: family.clientId, expiresAt: family.expiresAt };
+  }
+
+  async find(familyId: string) {
+    const family = this.storage.families.get(familyId);
+    return family && { ...family, ...this.stateOf(family) };
+  }
+
+  async findLegacyToken(tokenHash: string) {
+    const familyId = this.storage.legacyTokens.get(tokenHash);
+    return familyId === undefined ? undefined : { familyId };
+  }
+
+  async revoke(scope: FamilyScope, reason: string, event: SecurityEvent, now: number) {
+    const revoked = revokeInScope(this.storage, scope, reason, now);
+    this.storage.events.push({ ...event, at: now });
+    return revoked;
+  }
+
+  async listLive(userId: string, live: LivenessBounds) {
+    return [...this.storage.families.values()]
+      .filter((family) => family.userId === userId && isLive({ ...family, userDisabledAt: this.stateOf(family).userDisabledAt }, live))
+      .sort((a, b) => b.rotatedAt - a.rotatedAt);
+  }
+}
+
+export class MemoryRevocationStore implements RevocationStore {
+  constructor(private readonly storage: MemoryStorage) {}
+
+  async revokeAccessToken(jti: string, ttlSeconds: number) {
+    this.storage.kvPut(`revoked-jti:${jti}`, "1", ttlSeconds);
+  }
+
+  async revokeFamily(familyId: string, ttlSeconds: number) {
+    this.storage.kvPut(`revoked-sid:${familyId}`, "1", ttlSeconds);
+  }
+
+  async setUserCutoff(userId: string, cutoff: UserCutoff, ttlSeconds: number) {
+    this.storage.kvPut(`user-cutoff:${userId}`, JSON.stringify(cutoff), ttlSeconds);
+  }
+
+  async lookup(token: { jti: string; sid: string; sub: string }) {
+    const cutoff = this.storage.kvGet(`user-cutoff:${token.sub}`);
+    return {
+      jtiRevoked: this.storage.kvGet(`revoked-jti:${token.jti}`) !== null,
+      familyRevoked: this.storage.kvGet(`revoked-sid:${token.sid}`) !== null,
+      userCutoff: cutoff === null ? null : (JSON.parse(cutoff) as UserCutoff),
+    };
+  }
+}
+
+export const memoryEventStore = (storage: MemoryStorage): EventStore => ({
+  async record(event, now) {
+    storage.events.push({ ...event, at: now });
+  },
+});
+
+export const memoryLockoutStore = (storage: MemoryStorage): LockoutStore => ({
+  async isLocked(key) {
+    return storage.kvGet(`login-lock:${key}`) !== null;
+  },
+  async lock(key, ttlSeconds) {
+    storage.kvPut(`login-lock:${key}`, "1", ttlSeconds);
+  },
+});
+
+export const memoryTelemetry = (storage: MemoryStorage): RefreshTelemetry => ({
+  record(point) {
+    storage.telemetry.push(point);
+  },
+});
+
+/** A fixed-window limiter: `limit` counts per key per `windowMs` of the storage's clock. */
+export function memoryLimiter(storage: MemoryStorage, limit = Infinity, windowMs = 60_000): Limiter {
+  const windows = new Map<string, { start: number; count: number }>();
+  return {
+    async allows(key) {
+      const now = storage.now();
+      const window = windows.get(key);
+      if (!window || now - window.start >= windowMs) {
+        windows.set(key, { start: now, count: 1 });
+        return limit >= 1;
+      }
+      return ++window.count <= limit;
+    },
+  };
+}
+
+export const memoryHousekeeping = (storage: MemoryStorage): HousekeepingStore => ({
+  async deleteEnded({ endedBefore, idleBefore, eventsBefore }) {
+    let families = 0;
+    for (const [id, family] of storage.families) {
+      if ((family.revokedAt !== null && family.revokedAt < endedBefore) || family.expiresAt < endedBefore || family.rotatedAt < idleBefore) {
+        storage.families.delete(id);
+        families++;
+      }
+    }
+    const before = storage.events.length;
+    storage.events.splice(0, storage.events.length, ...storage.events.filter((event) => event.at >= eventsBefore));
+    return { families, legacyTokens: 0, events: before - storage.events.length };
+  },
+});

@@ -1,0 +1,87 @@
+/**
+ * Services over in-memory stores with a clock the test moves: the harness of the unit tests that
+ * sit beside the services (src/**\/*.test.ts). Keys come from the test pool's bindings.
+ */
+import { env } from "cloudflare:workers";
+import type { PasswordHasher } from "../src/accounts/service";
+import { getConfig, type Config } from "../src/config";
+import { getKeyMaterial } from "../src/keys";
+import { getRefreshTokenKeys } from "../src/keys/refresh-token-keys";
+import { hashPassword, verifyPassword, type PasswordParams } from "../src/passwords";
+import { isCommonPassword } from "../src/passwords/common";
+import { assembleServices, type Stores } from "../src/services";
+import {
+  MemoryFamilyStore,
+  memoryEventStore,
+  memoryHousekeeping,
+  memoryLimiter,
+  memoryLockoutStore,
+  MemoryRevocationStore,
+  MemoryStorage,
+  memoryTelemetry,
+  MemoryUserStore,
+} from "../src/stores/memory";
+
+/** One PBKDF2 iteration: unit tests check the flows, src/passwords/index.test.ts the hashing. */
+const FAST: PasswordParams = { iterations: 1, rounds: 1 };
+export const fastPasswords: PasswordHasher = {
+  hash: (password) => hashPassword(password, FAST),
+  verify: (password, stored) => verifyPassword(password, stored, FAST),
+  verifyDummy: async (password) => void (await hashPassword(password, FAST)),
+  isCommon: isCommonPassword,
+};
+
+export const START = Date.parse("2026-06-01T12:00:00.000Z");
+export const CLIENT = { ip: "198.51.100.7", userAgent: "unit-test/1.0" };
+export const PASSWORD = "correct horse battery staple";
+
+export interface UnitOptions {
+  config?: Partial<Config>;
+  /** Limits of the per-family, per-email and per-email+network limiters (default: none). */
+  limits?: { perFamily?: number; attemptsPerEmail?: number; failuresPerEmailAndNetwork?: number };
+  passwords?: PasswordHasher;
+  /** Replaces stores, e.g. with a failing one. */
+  stores?: (stores: Stores) => Partial<Stores>;
+}
+
+export function unitServices(options: UnitOptions = {}) {
+  const clock = {
+    now: START,
+    advance(ms: number) {
+      this.now += ms;
+    },
+  };
+  const now = () => clock.now;
+  const storage = new MemoryStorage(now);
+  const unlimited = memoryLimiter(storage);
+  const base: Stores = {
+    users: new MemoryUserStore(storage),
+    families: new MemoryFamilyStore(storage),
+    events: memoryEventStore(storage),
+    revocations: new MemoryRevocationStore(storage),
+    locks: memoryLockoutStore(storage),
+    housekeeping: memoryHousekeeping(storage),
+    telemetry: memoryTelemetry(storage),
+    limiters: {
+      perFamily: memoryLimiter(storage, options.limits?.perFamily),
+      attemptsPerEmail: memoryLimiter(storage, options.limits?.attemptsPerEmail),
+      failuresPerEmailAndNetwork: memoryLimiter(storage, options.limits?.failuresPerEmailAndNetwork),
+      perNetwork: { AUTH_RATE_LIMITER: unlimited, LOGIN_RATE_LIMITER: unlimited, REGISTER_RATE_LIMITER: unlimited, REFRESH_RATE_LIMITER: unlimited },
+    },
+    placement: { newUserId: () => crypto.randomUUID(), newFamilyId: () => crypto.randomUUID() },
+  };
+  const stores = { ...base, ...options.stores?.(base) };
+  const config: Config = { ...getConfig(env), ...options.config };
+  const services = assembleServices({
+    stores,
+    config,
+    keys: () => getKeyMaterial(env),
+    refreshKeys: () => getRefreshTokenKeys(env),
+    now,
+    passwords: options.passwords ?? fastPasswords,
+  });
+  let counter = 0;
+  /** Registers a fresh user: its user record and first session. */
+  const register = (email = `user-${counter++}@example.com`, password = PASSWORD) => services.accounts.register({ email, password }, "web", CLIENT);
+  return { services, storage, clock, register };
+}
