@@ -15,7 +15,7 @@ const generous = { namespace_id: "9000", simple: { limit: 100_000, period: 60 } 
 const limiters = ["AUTH", "LOGIN", "LOGIN_EMAIL", "FAILED_LOGIN", "REGISTER", "REFRESH", "REFRESH_FAMILY"].map((name) => `${name}_RATE_LIMITER`);
 
 /** The service inside workerd, with local D1, KV and limiters; `userDatabases` D1 bindings hold the users. */
-async function workersProject(name: string, include: string[], userDatabases: string[]): Promise<TestProjectInlineConfiguration> {
+async function workersProject(name: string, include: string[], userDatabases: string[], exclude: string[] = []): Promise<TestProjectInlineConfiguration> {
   return {
     extends: true,
     plugins: [
@@ -38,7 +38,7 @@ async function workersProject(name: string, include: string[], userDatabases: st
         },
       })),
     ],
-    test: { name, include, setupFiles: ["./test/setup.ts"] },
+    test: { name, include, exclude, setupFiles: ["./test/setup.ts"] },
   };
 }
 
@@ -50,7 +50,7 @@ export default defineConfig({
     projects: [
       workersProject("workers", ["src/**/*.test.ts", "test/**/*.test.ts", "verifier/test/**/*.workers.test.ts"], ["DB"]),
       // The integration tests again, with users spread over two databases (DESIGN.md, Scale).
-      workersProject("workers-2db", ["test/**/*.test.ts"], ["DB", "DB_2"]),
+      workersProject("workers-2db", ["test/**/*.test.ts"], ["DB", "DB_2"], ["test/layering.test.ts"]),
       {
         extends: true,
         // Packages that run outside Workers too (browser client, downstream verifier): plain Node.

@@ -1,6 +1,3 @@
-import type { Services } from "./services";
-import type { AccessTokenClaims } from "./tokens";
-
 /** Bindings and vars of the worker, as declared in wrangler.toml (secrets in `.dev.vars` locally). */
 export interface Env {
   /** The default (first) user database; USER_DATABASES may name more D1 bindings. */
@@ -39,15 +36,4 @@ export interface Env {
   COOKIE_SAMESITE?: string;
   /** Comma-separated D1 binding names users are spread over; default "DB". */
   USER_DATABASES?: string;
-}
-
-/** Hono generics of the app: bindings plus what middleware puts on the context. */
-export interface AppEnv {
-  Bindings: Env;
-  Variables: {
-    /** Set for every request by the services middleware. */
-    services: Services;
-    /** Set by the Bearer middleware once the token is verified and not revoked. */
-    claims: AccessTokenClaims;
-  };
 }

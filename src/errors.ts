@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { DomainError, type ErrorCode } from "./domain-errors";
-import type { AppEnv } from "./env";
+import type { AppEnv } from "./app-env";
 import { clearRefreshCookie } from "./middleware/refresh-cookie";
 
 interface HttpAnswer {

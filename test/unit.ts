@@ -20,7 +20,7 @@ import {
   MemoryStorage,
   memoryTelemetry,
   MemoryUserStore,
-} from "../src/stores/memory";
+} from "./memory-stores";
 
 /** One PBKDF2 iteration: unit tests check the flows, src/passwords/index.test.ts the hashing. */
 const FAST: PasswordParams = { iterations: 1, rounds: 1 };

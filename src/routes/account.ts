@@ -1,7 +1,7 @@
 /** POST /auth/password: change the password with the current one. */
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { requireAccessToken } from "../middleware/bearer";
 import { boundedString, clientInfo, jsonBody } from "./context";
 

@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import * as z from "zod/mini";
 import { DomainError, notFound } from "../domain-errors";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { bearerToken } from "../middleware/bearer";
 import { clientInfo, pathParams } from "./context";
 

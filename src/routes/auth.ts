@@ -2,7 +2,7 @@
 import { Hono, type Context } from "hono";
 import * as z from "zod/mini";
 import { publicUser, type PublicUser } from "../accounts/service";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { bearerToken, requireAccessToken } from "../middleware/bearer";
 import { rateLimitByNetwork } from "../middleware/rate-limit";
 import { readRefreshCookie, clearRefreshCookie, setRefreshCookie } from "../middleware/refresh-cookie";

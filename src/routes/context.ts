@@ -5,7 +5,7 @@ import * as z from "zod/mini";
 import { en } from "zod/locales";
 import type { ClientInfo } from "../client-info";
 import { invalidRequest } from "../domain-errors";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { clientIp } from "../middleware/rate-limit";
 
 // zod/mini keeps the bundle small; English messages make 400s name what is wrong.

@@ -1,7 +1,7 @@
 /** GET /auth/sessions and DELETE /auth/sessions/:id: the caller's devices. */
 import { Hono } from "hono";
 import * as z from "zod/mini";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 import { requireAccessToken } from "../middleware/bearer";
 import { clientInfo, pathParams } from "./context";
 

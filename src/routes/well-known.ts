@@ -1,7 +1,7 @@
 /** Public discovery: the JWKS and the OpenID-style metadata document. */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
-import type { AppEnv } from "../env";
+import type { AppEnv } from "../app-env";
 
 /** Verifiers refetch on an unknown kid anyway; caches may serve a stale copy while revalidating. */
 export const JWKS_CACHE_CONTROL = "public, max-age=300, stale-while-revalidate=3600";

@@ -1,6 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { DomainError } from "../../domain-errors";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../app-env";
 
 /** Compact JWS of a reasonable size; anything longer is refused before parsing. */
 const MAX_TOKEN_LENGTH = 4096;

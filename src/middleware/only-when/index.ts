@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from "hono";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../app-env";
 
 /**
  * Runs `middleware` for the requests that `applies` accepts; the others go straight on.

@@ -2,7 +2,7 @@ import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import { DomainError } from "../../domain-errors";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../app-env";
 import { hasRefreshCookie } from "../refresh-cookie";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);

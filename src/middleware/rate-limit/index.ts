@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { networkOf } from "../../client-info";
 import { rateLimited } from "../../domain-errors";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../app-env";
 import type { NetworkLimiterName } from "../../services";
 
 /** The client's IP as Cloudflare's edge reports it. */

@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import type { AppEnv } from "../../env";
+import type { AppEnv } from "../../app-env";
 import { servicesFor } from "../../services";
 
 /** Puts the services built for this env on the context (`c.var.services`); routes call nothing else. */

@@ -2,9 +2,9 @@
  * In-memory stores with the same contract as the D1 and KV ones, for unit tests of the services
  * (beside their code) with an injected clock. Each applies, atomically, what its D1 counterpart
  * does in one statement or batch; the liveness rule is the services' own `isLive`, which
- * src/stores/d1/liveness.test.ts checks against the SQL.
+ * src/stores/d1/liveness.test.ts checks against the SQL. Test code only: never imported by src/.
  */
-import { isLive } from "../sessions/liveness";
+import { isLive } from "../src/sessions/liveness";
 import type {
   EventStore,
   FamilyRecord,
@@ -23,7 +23,7 @@ import type {
   UserCutoff,
   UserRecord,
   UserStore,
-} from "./types";
+} from "../src/stores/types";
 
 interface StoredFamily extends FamilyRecord {
   revokedReason: string | null;

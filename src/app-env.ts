@@ -1,0 +1,14 @@
+import type { Env } from "./env";
+import type { Services } from "./services";
+import type { AccessTokenClaims } from "./tokens";
+
+/** Hono generics of the app: bindings plus what middleware puts on the context. */
+export interface AppEnv {
+  Bindings: Env;
+  Variables: {
+    /** Set for every request by the services middleware. */
+    services: Services;
+    /** Set by the Bearer middleware once the token is verified and not revoked. */
+    claims: AccessTokenClaims;
+  };
+}
