@@ -22,7 +22,8 @@ async function workersProject(name: string, include: string[], userDatabases: st
       cloudflareTest(async () => ({
         wrangler: { configPath: "./wrangler.toml" },
         miniflare: {
-          d1Databases: userDatabases,
+          // UPGRADE_DB starts empty: test/upgrade.test.ts builds a database at an old schema in it.
+          d1Databases: [...userDatabases, "UPGRADE_DB"],
           ratelimits: {
             ...Object.fromEntries(limiters.map((limiter, i) => [limiter, { ...generous, namespace_id: String(9000 + i) }])),
             TEST_STRICT_LIMITER: { namespace_id: "9100", simple: { limit: 3, period: 60 } },

@@ -18,6 +18,11 @@ export function databaseOf(key: string): D1Database {
   return userDatabases()[placement().indexOf(key)]!;
 }
 
+/** The name of the binding of that database, to replace it in `callWith` overrides. */
+export function bindingOf(key: string): string {
+  return getConfig(env).userDatabases[placement().indexOf(key)]!;
+}
+
 /** Runs `sql` in every user database and returns all rows. */
 export async function allRows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
   const results = await Promise.all(userDatabases().map((db) => db.prepare(sql).bind(...params).all<T>()));

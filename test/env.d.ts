@@ -7,6 +7,7 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       TEST_PREVIOUS_PRIVATE_KEY: string;
       TEST_STRICT_LIMITER: RateLimit;
+      UPGRADE_DB: D1Database;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

@@ -1,0 +1,73 @@
+/**
+ * A session costs constant storage (DESIGN.md, Scale): rotations rewrite the family's one row in
+ * place. Measured on the local D1 database itself: rows per table, and the database's size (D1's
+ * `meta.size_after`; D1 refuses `pragma page_count`/`freelist_count`). Nothing in this file deletes,
+ * so there is no freelist to hide growth in: the size is the pages in use.
+ */
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { buildServices } from "../src/services";
+import { databaseOf, userDatabases } from "./databases";
+
+const CLIENT = { ip: "198.51.100.7", userAgent: "storage-growth-test/1.0" };
+const TABLES = ["users", "sessions", "refresh_tokens", "auth_events"] as const;
+
+async function footprint(db: D1Database) {
+  const rows = Object.fromEntries(await Promise.all(TABLES.map(async (table) => [table, await db.prepare(`select count(*) as n from ${table}`).first<number>("n")])));
+  const { meta } = await db.prepare("select 1").run();
+  return { rows, bytes: meta.size_after };
+}
+
+/** A D1 binding that records each statement's `meta` (raw() is served by all(), as D1 orders columns). */
+function metered(d1: D1Database, log: D1Meta[]): D1Database {
+  const wrap = (stmt: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(stmt, {
+      get(target, prop) {
+        if (prop === "bind") return (...args: unknown[]) => wrap(target.bind(...args));
+        if (prop === "all" || prop === "run") return async () => { const result = await target.all(); log.push(result.meta); return result; };
+        if (prop === "raw") return async () => { const result = await target.all(); log.push(result.meta); return result.results.map((row) => Object.values(row as object)); };
+        if (prop === "first") return async (column?: string) => { const result = await target.all(); log.push(result.meta); const row = result.results[0] as Record<string, unknown> | undefined; return column ? row?.[column] ?? null : row ?? null; };
+        return Reflect.get(target, prop);
+      },
+    });
+  return new Proxy(d1, {
+    get(target, prop) {
+      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+      if (prop === "batch") return async (statements: D1PreparedStatement[]) => { const results = await target.batch(statements); log.push(...results.map((r) => r.meta)); return results; };
+      return Reflect.get(target, prop);
+    },
+  });
+}
+
+describe("storage per session", () => {
+  it("a rotation is one D1 statement that writes one row, with no read before it", async () => {
+    const log: D1Meta[] = [];
+    const names = (env.USER_DATABASES ?? "DB").split(",");
+    const meteredEnv = { ...env, ...Object.fromEntries(names.map((name, i) => [name, metered(userDatabases()[i]!, log)])) };
+    const services = buildServices(meteredEnv as typeof env);
+    const { session } = await services.accounts.register({ email: `meter-${crypto.randomUUID()}@example.com`, password: "correct horse battery staple" }, "web", CLIENT);
+    let token = session.refreshToken;
+    for (let i = 0; i < 5; i++) {
+      log.length = 0;
+      token = (await services.sessions.refresh(token, CLIENT)).refreshToken;
+      expect(log.map((meta) => meta.rows_written)).toEqual([1]);
+    }
+  });
+
+  it("1,000 rotations after the first 10 add no row and no more than a few KB of pages in use", async () => {
+    const services = buildServices(env);
+    const { session } = await services.accounts.register({ email: `growth-${crypto.randomUUID()}@example.com`, password: "correct horse battery staple" }, "web", CLIENT);
+    const db = databaseOf(session.familyId);
+    let token = session.refreshToken;
+    const rotate = async (times: number) => {
+      for (let i = 0; i < times; i++) token = (await services.sessions.refresh(token, CLIENT)).refreshToken;
+    };
+    await rotate(10);
+    const after10 = await footprint(db);
+    await rotate(1_000);
+    const after1010 = await footprint(db);
+    expect(after1010.rows).toEqual(after10.rows);
+    expect(after1010.bytes - after10.bytes).toBeLessThanOrEqual(4 * 1024);
+    expect(await db.prepare("select generation from sessions where id = ?").bind(session.familyId).first("generation")).toBe(1_010);
+  });
+});
