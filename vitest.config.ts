@@ -8,6 +8,7 @@ const rsa = () => generateKeyPairSync("rsa", { modulusLength: 2048 });
 const current = rsa();
 const previous = rsa();
 const refreshTokenKey = randomBytes(32).toString("base64url");
+const resourceServerSecret = randomBytes(32).toString("base64url");
 
 // The suite sends hundreds of requests from one "IP": the real limiters get generous limits here,
 // and rate-limit tests swap in the strict TEST_STRICT_LIMITER (3 a minute) where they need one.
@@ -33,6 +34,10 @@ async function workersProject(name: string, include: string[], userDatabases: st
             SIGNING_KEY: current.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
             PREVIOUS_PUBLIC_KEYS: JSON.stringify([previous.publicKey.export({ format: "jwk" })]),
             REFRESH_TOKEN_KEY: refreshTokenKey,
+            // A downstream service allowed to introspect, and two more OAuth clients than "web".
+            RESOURCE_SERVERS: JSON.stringify({ "billing-api": resourceServerSecret }),
+            TEST_RESOURCE_SERVER_SECRET: resourceServerSecret,
+            OAUTH_CLIENTS: JSON.stringify({ "ios-app": {}, "admin-spa": { origins: ["http://localhost:5174"] } }),
             TEST_PREVIOUS_PRIVATE_KEY: previous.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
             TEST_MIGRATIONS: await readD1Migrations("./drizzle"),
           },

@@ -10,6 +10,13 @@ const MAX_LIFETIME_SECONDS = 400 * 24 * 3600;
 const seconds = (fallback: number, min = 0) =>
   z._default(z.coerce.number().check(z.int(), z.minimum(min), z.maximum(MAX_LIFETIME_SECONDS)), fallback);
 const BINDING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const CLIENT_ID = /^[A-Za-z0-9._~-]{1,64}$/;
+
+/** The client every request that names none belongs to; its origins are ALLOWED_ORIGINS. */
+export const DEFAULT_CLIENT_ID = "web";
+
+/** `OAUTH_CLIENTS`: `{"<client id>": {"origins": ["https://app.example.com"]}, "ios": {}}`. */
+const ClientsSchema = z.record(z.string().check(z.regex(CLIENT_ID)), z.object({ origins: z.optional(z.array(z.string())) }));
 
 const ConfigSchema = z.object({
   ISSUER: z._default(z.url(), "http://localhost:8787"),
@@ -22,7 +29,14 @@ const ConfigSchema = z.object({
   ALLOWED_ORIGINS: z._default(z.string(), "http://localhost:5173"),
   COOKIE_SAMESITE: z._default(z.enum(["Strict", "Lax", "None"]), "Strict"),
   USER_DATABASES: z._default(z.string(), "DB"),
+  OAUTH_CLIENTS: z._default(z.string(), "{}"),
 });
+
+/** A public OAuth client (no secret); a browser client lists the origins its pages run on. */
+export interface ClientConfig {
+  id: string;
+  origins: readonly string[];
+}
 
 /** Settings of the service (times in ms unless the name says seconds). */
 export interface Config {
@@ -33,7 +47,10 @@ export interface Config {
   sessionAbsoluteTtlMs: number;
   sessionIdleTimeoutMs: number;
   refreshGraceMs: number;
+  /** Every client's origins (the default client's are ALLOWED_ORIGINS): who may use the cookie and CORS. */
   allowedOrigins: ReadonlySet<string>;
+  /** The configured OAuth clients, the default one included. */
+  clients: ReadonlyMap<string, ClientConfig>;
   cookieSameSite: "Strict" | "Lax" | "None";
   /** D1 binding names users are spread over, in placement order (DESIGN.md, Scale). */
   userDatabases: readonly string[];
@@ -60,6 +77,7 @@ export function getConfig(env: object): Config {
   if (userDatabases.length === 0 || userDatabases.some((name) => !BINDING_NAME.test(name)) || new Set(userDatabases).size !== userDatabases.length) {
     throw new ConfigurationError("USER_DATABASES must list distinct D1 binding names, e.g. \"DB\" or \"DB,DB_2\".");
   }
+  const clients = parseClients(v.OAUTH_CLIENTS, list(v.ALLOWED_ORIGINS));
   const config: Config = {
     issuer: v.ISSUER.replace(/\/$/, ""),
     audience: v.AUDIENCE,
@@ -68,10 +86,31 @@ export function getConfig(env: object): Config {
     sessionAbsoluteTtlMs: v.SESSION_ABSOLUTE_TTL_SECONDS * 1000,
     sessionIdleTimeoutMs: v.SESSION_IDLE_TIMEOUT_SECONDS * 1000,
     refreshGraceMs: v.REFRESH_GRACE_SECONDS * 1000,
-    allowedOrigins: new Set(list(v.ALLOWED_ORIGINS).map((origin) => origin.replace(/\/$/, ""))),
+    allowedOrigins: new Set([...clients.values()].flatMap((client) => client.origins)),
+    clients,
     cookieSameSite: v.COOKIE_SAMESITE,
     userDatabases,
   };
   cache.set(env, config);
   return config;
+}
+
+function parseClients(json: string, defaultOrigins: string[]): Map<string, ClientConfig> {
+  let parsed;
+  try {
+    parsed = ClientsSchema.safeParse(JSON.parse(json));
+  } catch {
+    throw new ConfigurationError("OAUTH_CLIENTS is not valid JSON.");
+  }
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigurationError(`Invalid OAUTH_CLIENTS ${issue?.path.join(".")}: ${issue?.message}`);
+  }
+  const origin = (text: string) => text.trim().replace(/\/$/, "");
+  const clients = new Map<string, ClientConfig>([[DEFAULT_CLIENT_ID, { id: DEFAULT_CLIENT_ID, origins: defaultOrigins.map(origin) }]]);
+  for (const [id, client] of Object.entries(parsed.data)) {
+    const origins = [...(id === DEFAULT_CLIENT_ID ? defaultOrigins : []), ...(client.origins ?? [])].map(origin);
+    clients.set(id, { id, origins: [...new Set(origins)] });
+  }
+  return clients;
 }

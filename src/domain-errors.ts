@@ -40,6 +40,8 @@ export interface ErrorDetail {
   allow?: string;
   /** Scopes the caller lacks (insufficient_scope). */
   scope?: string;
+  /** The authentication scheme to challenge with (invalid_client, RFC 6749 section 5.2). */
+  challenge?: string;
 }
 
 /** A failure with a stable code and a description that is safe to show to the caller. */

@@ -13,6 +13,7 @@ export interface Env {
   REGISTER_RATE_LIMITER?: RateLimit;
   REFRESH_RATE_LIMITER?: RateLimit;
   REFRESH_FAMILY_RATE_LIMITER?: RateLimit;
+  INTROSPECTION_RATE_LIMITER?: RateLimit;
   /** Secret for the /admin endpoints; unset disables them. */
   ADMIN_API_TOKEN?: string;
   /** RS256 private key: PKCS#8 PEM or a private JWK (JSON). A Worker secret. */
@@ -36,4 +37,8 @@ export interface Env {
   COOKIE_SAMESITE?: string;
   /** Comma-separated D1 binding names users are spread over; default "DB". */
   USER_DATABASES?: string;
+  /** JSON object of the OAuth clients besides "web": `{"ios": {}, "admin-spa": {"origins": ["https://..."]}}`. */
+  OAUTH_CLIENTS?: string;
+  /** Secret: JSON object of resource-server id -> secret, for the introspection endpoint. */
+  RESOURCE_SERVERS?: string;
 }

@@ -12,10 +12,12 @@ import { clearRefreshCookie } from "./middleware/refresh-cookie";
 
 interface HttpAnswer {
   status: ContentfulStatusCode;
+  /** The status at the OAuth endpoints (/oauth/*), where RFC 6749 section 5.2 says otherwise. */
+  oauthStatus?: ContentfulStatusCode;
   /** The `error` member (RFC 6749 section 5.2 and DESIGN.md's stable codes). */
   error: string;
   headers?: (err: DomainError) => Record<string, string>;
-  /** A refused refresh token must not be sent again: the cookie is cleared. */
+  /** A refused refresh token must not be sent again: the cookie is cleared (on the /auth routes, which use it). */
   clearsRefreshCookie?: boolean;
   /** Said instead of the error's own message (which may hold details for the log only). */
   description?: string;
@@ -32,7 +34,7 @@ export const HTTP_ANSWERS: Record<ErrorCode, HttpAnswer> = {
   method_not_allowed: { status: 405, error: "invalid_request", headers: (err) => ({ Allow: err.detail.allow ?? "" }) },
   payload_too_large: { status: 413, error: "invalid_request" },
   invalid_credentials: { status: 401, error: "invalid_credentials" },
-  invalid_grant: { status: 401, error: "invalid_grant", clearsRefreshCookie: true },
+  invalid_grant: { status: 401, oauthStatus: 400, error: "invalid_grant", clearsRefreshCookie: true },
   token_required: { status: 401, error: "invalid_token", headers: () => ({ "WWW-Authenticate": 'Bearer realm="auth"' }) },
   invalid_token: {
     status: 401,
@@ -44,7 +46,7 @@ export const HTTP_ANSWERS: Record<ErrorCode, HttpAnswer> = {
     error: "insufficient_scope",
     headers: (err) => ({ "WWW-Authenticate": `Bearer realm="auth", error="insufficient_scope"${err.detail.scope ? `, scope=${quoted(err.detail.scope)}` : ""}` }),
   },
-  invalid_client: { status: 401, error: "invalid_client" },
+  invalid_client: { status: 401, error: "invalid_client", headers: (err): Record<string, string> => (err.detail.challenge ? { "WWW-Authenticate": err.detail.challenge } : {}) },
   unsupported_grant_type: { status: 400, error: "unsupported_grant_type" },
   invalid_origin: { status: 403, error: "invalid_origin" },
   email_taken: { status: 409, error: "email_taken" },
@@ -58,12 +60,14 @@ export const HTTP_ANSWERS: Record<ErrorCode, HttpAnswer> = {
 export function errorResponse(err: unknown, c: Context<AppEnv>): Response {
   const domain = toDomainError(err);
   const answer = HTTP_ANSWERS[domain.code];
-  if (answer.status >= 500) logFailure(domain, c);
-  if (answer.clearsRefreshCookie) {
+  const atOAuthEndpoint = c.req.path.startsWith("/oauth/");
+  const status = (atOAuthEndpoint && answer.oauthStatus) || answer.status;
+  if (status >= 500) logFailure(domain, c);
+  if (answer.clearsRefreshCookie && !atOAuthEndpoint) {
     const config = c.get("services")?.config;
     if (config) clearRefreshCookie(c, config);
   }
-  return c.json({ error: answer.error, error_description: answer.description ?? domain.message }, answer.status, answer.headers?.(domain));
+  return c.json({ error: answer.error, error_description: answer.description ?? domain.message }, status, answer.headers?.(domain));
 }
 
 function toDomainError(err: unknown): DomainError {

@@ -18,6 +18,7 @@ import { provideServices } from "./middleware/services";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
+import { oauthRoutes } from "./routes/oauth";
 import { sessionRoutes } from "./routes/sessions";
 import { wellKnownRoutes } from "./routes/well-known";
 import { servicesFor } from "./services";
@@ -57,29 +58,36 @@ app.use(
   ),
 );
 
-app.use("/auth/*", noStore);
-app.use("/admin/*", noStore);
-app.use("/auth/*", corsForAllowedOrigins());
-app.use(
-  "/auth/*",
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new DomainError("payload_too_large", `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
-    },
-  }),
-);
-// Routes with their own per-network limiter (login, register, refresh) are not counted twice.
-const HAVE_OWN_NETWORK_LIMITER = new Set(["/auth/login", "/auth/register", "/auth/refresh"]);
-app.use("/auth/*", onlyWhen((c) => !HAVE_OWN_NETWORK_LIMITER.has(c.req.path), rateLimitByNetwork("AUTH_RATE_LIMITER")));
-app.use("/admin/*", rateLimitByNetwork("AUTH_RATE_LIMITER"));
-app.use("/auth/*", requireAllowedOriginForCookie);
+for (const api of ["/auth/*", "/oauth/*", "/admin/*"]) {
+  app.use(api, noStore);
+  app.use(
+    api,
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new DomainError("payload_too_large", `The request body exceeds ${MAX_BODY_BYTES} bytes.`);
+      },
+    }),
+  );
+}
+// Browsers may call the API and the token, revocation and userinfo endpoints; introspection is
+// server to server and answers no CORS.
+const cors = corsForAllowedOrigins();
+app.use("/auth/*", cors);
+app.use("/oauth/*", onlyWhen((c) => c.req.path !== "/oauth/introspect", cors));
+// Routes with their own per-network limiter (login, register, refresh, token) are not counted twice.
+const HAVE_OWN_NETWORK_LIMITER = new Set(["/auth/login", "/auth/register", "/auth/refresh", "/oauth/token"]);
+const perNetwork = onlyWhen((c) => !HAVE_OWN_NETWORK_LIMITER.has(c.req.path), rateLimitByNetwork("AUTH_RATE_LIMITER"));
+for (const api of ["/auth/*", "/oauth/*", "/admin/*"]) app.use(api, perNetwork);
+app.use("/auth/*", requireAllowedOriginForCookie());
+app.use("/oauth/*", requireAllowedOriginForCookie({ requireJson: false }));
 
 app.route("/auth", authRoutes);
 app.route("/auth", accountRoutes);
 app.route("/auth/sessions", sessionRoutes);
 app.route("/.well-known", wellKnownRoutes);
 app.route("/admin", adminRoutes);
+app.route("/oauth", oauthRoutes);
 app.get("/health", (c) => c.json({ status: "ok" }));
 
 answerWrongMethodsWith405(app);

@@ -6,6 +6,7 @@
  */
 import { createAccountService, type PasswordHasher } from "./accounts/service";
 import { createLoginLockout } from "./accounts/lockout";
+import { createClientRegistry } from "./clients";
 import { getConfig, type Config } from "./config";
 import type { Env } from "./env";
 import { getKeyMaterial, type KeyMaterial } from "./keys";
@@ -44,6 +45,8 @@ export interface Stores {
     attemptsPerEmail: Limiter;
     failuresPerEmailAndNetwork: Limiter;
     perNetwork: Record<NetworkLimiterName, Limiter>;
+    /** Introspection requests per resource server. */
+    perResourceServer: Limiter;
   };
   /** New ids that land in the right database (src/stores/d1/databases.ts). */
   placement: { newUserId(normalizedEmail: string): string; newFamilyId(userId: string): string };
@@ -56,6 +59,8 @@ export interface ServiceInputs {
   refreshKeys: () => Promise<RefreshTokenKeys>;
   now?: () => number;
   passwords?: PasswordHasher;
+  /** The RESOURCE_SERVERS secret. */
+  resourceServers?: string;
 }
 
 /** The production password rules: chained PBKDF2 under the Workers cap, and the common-password list. */
@@ -68,7 +73,7 @@ export const passwordHasher: PasswordHasher = {
 
 export type Services = ReturnType<typeof assembleServices>;
 
-export function assembleServices({ stores, config, keys, refreshKeys, now = Date.now, passwords = passwordHasher }: ServiceInputs) {
+export function assembleServices({ stores, config, keys, refreshKeys, now = Date.now, passwords = passwordHasher, resourceServers }: ServiceInputs) {
   const revocation = createRevocationService({ store: stores.revocations, config, now });
   const tokens = createTokenService({ keys, config, revocation, now });
   const sessions = createSessionService({
@@ -98,11 +103,13 @@ export function assembleServices({ stores, config, keys, refreshKeys, now = Date
   });
   return {
     config,
+    clients: createClientRegistry({ config, resourceServers }),
     accounts,
     sessions,
     tokens,
     revocation,
     networkLimiters: stores.limiters.perNetwork,
+    introspectionLimiter: stores.limiters.perResourceServer,
     /** The signing key material, for the JWKS. */
     keys,
     housekeeping: stores.housekeeping,
@@ -126,6 +133,7 @@ export function bindingStores(env: Env, config: Config): Stores {
       attemptsPerEmail: limiter("LOGIN_EMAIL_RATE_LIMITER"),
       failuresPerEmailAndNetwork: limiter("FAILED_LOGIN_RATE_LIMITER"),
       perNetwork: Object.fromEntries(NETWORK_LIMITERS.map((name) => [name, limiter(name)])) as Record<NetworkLimiterName, Limiter>,
+      perResourceServer: limiter("INTROSPECTION_RATE_LIMITER"),
     },
     placement: { newUserId: (email) => databases.newIdBeside(email), newFamilyId: (userId) => databases.newIdBeside(userId) },
   };
@@ -133,7 +141,14 @@ export function bindingStores(env: Env, config: Config): Stores {
 
 export function buildServices(env: Env, now: () => number = Date.now): Services {
   const config = getConfig(env);
-  return assembleServices({ stores: bindingStores(env, config), config, keys: () => getKeyMaterial(env), refreshKeys: () => getRefreshTokenKeys(env), now });
+  return assembleServices({
+    stores: bindingStores(env, config),
+    config,
+    keys: () => getKeyMaterial(env),
+    refreshKeys: () => getRefreshTokenKeys(env),
+    now,
+    resourceServers: env.RESOURCE_SERVERS,
+  });
 }
 
 const built = new WeakMap<Env, Services>();

@@ -8,6 +8,7 @@ declare global {
       TEST_PREVIOUS_PRIVATE_KEY: string;
       TEST_STRICT_LIMITER: RateLimit;
       UPGRADE_DB: D1Database;
+      TEST_RESOURCE_SERVER_SECRET: string;
     }
     interface GlobalProps {
       mainModule: typeof import("../src/index");

@@ -129,9 +129,10 @@ export class MemoryFamilyStore implements FamilyStore {
     return { userDisabledAt: user?.disabledAt ?? null, subject: { userId: family.userId, role: user?.role ?? "user" } };
   }
 
-  async rotate({ familyId, generation, presentedHash, childHash, sealedChild, live }: Rotation) {
+  async rotate({ familyId, generation, presentedHash, childHash, sealedChild, live, clientId }: Rotation) {
     const family = this.storage.families.get(familyId);
     if (!family || family.generation !== generation || family.tokenHash !== presentedHash) return undefined;
+    if (clientId !== undefined && family.clientId !== clientId) return undefined;
     const state = this.stateOf(family);
     if (!isLive({ ...family, userDisabledAt: state.userDisabledAt }, live)) return undefined;
     Object.assign(family, { generation: generation + 1, previousHash: family.tokenHash, tokenHash: childHash, sealedToken: sealedChild, rotatedAt: live.now });

@@ -67,6 +67,7 @@ export function unitServices(options: UnitOptions = {}) {
       attemptsPerEmail: memoryLimiter(storage, options.limits?.attemptsPerEmail),
       failuresPerEmailAndNetwork: memoryLimiter(storage, options.limits?.failuresPerEmailAndNetwork),
       perNetwork: { AUTH_RATE_LIMITER: unlimited, LOGIN_RATE_LIMITER: unlimited, REGISTER_RATE_LIMITER: unlimited, REFRESH_RATE_LIMITER: unlimited },
+      perResourceServer: unlimited,
     },
     placement: { newUserId: () => crypto.randomUUID(), newFamilyId: () => crypto.randomUUID() },
   };

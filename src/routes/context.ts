@@ -26,6 +26,15 @@ export const jsonBody = <T extends z.ZodMiniType>(schema: T) =>
     if (!result.success) throw firstIssue(result.error);
   });
 
+/**
+ * zod-validated `application/x-www-form-urlencoded` body (the OAuth endpoints); any other content
+ * type validates as an empty form, and a parameter sent twice fails (RFC 6749 section 3.2).
+ */
+export const formBody = <T extends z.ZodMiniType>(schema: T) =>
+  zValidator("form", schema, (result) => {
+    if (!result.success) throw firstIssue(result.error);
+  });
+
 /** zod-validated path parameters; a failure is 400 `invalid_request` naming the parameter. */
 export const pathParams = <T extends z.ZodMiniType>(schema: T) =>
   zValidator("param", schema, (result) => {
@@ -33,4 +42,7 @@ export const pathParams = <T extends z.ZodMiniType>(schema: T) =>
   });
 
 export const boundedString = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
+/** An optional `client_id` (RFC 6749 section 2.2): which configured client a request comes from. */
+export const clientIdField = z.optional(boundedString(1, 64));
+
 export const email = z.pipe(z.string().check(z.trim(), z.maxLength(254)), z.email());

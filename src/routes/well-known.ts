@@ -1,4 +1,4 @@
-/** Public discovery: the JWKS and the OpenID-style metadata document. */
+/** Public discovery: the JWKS and the two metadata documents (RFC 8414 and OIDC Discovery). */
 import { Hono } from "hono";
 import { cors } from "hono/cors";
 import type { AppEnv } from "../app-env";
@@ -22,19 +22,39 @@ wellKnownRoutes.get("/jwks.json", async (c) => {
   return c.body(keys.jwksJson);
 });
 
-wellKnownRoutes.get("/openid-configuration", (c) => {
-  const { issuer } = c.var.services.config;
-  c.header("Cache-Control", JWKS_CACHE_CONTROL);
-  // Only what is true of this service: it is not an OAuth authorization server, so no
-  // token/registration/revocation endpoints that generic OAuth clients would misuse.
-  return c.json({
+/**
+ * Authorization-server metadata: exactly the endpoints that exist. There is no authorization
+ * endpoint (sign-in is the service's own API, not a redirect flow), so no response type either.
+ */
+function metadata(issuer: string) {
+  return {
     issuer,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
-    userinfo_endpoint: `${issuer}/auth/me`,
+    token_endpoint: `${issuer}/oauth/token`,
+    token_endpoint_auth_methods_supported: ["none"],
+    grant_types_supported: ["refresh_token"],
+    response_types_supported: [],
+    revocation_endpoint: `${issuer}/oauth/revoke`,
+    revocation_endpoint_auth_methods_supported: ["none"],
+    introspection_endpoint: `${issuer}/oauth/introspect`,
+    introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
+    userinfo_endpoint: `${issuer}/oauth/userinfo`,
+    claims_supported: ["iss", "aud", "sub", "iat", "exp", "jti", "client_id", "sid", "role", "email", "email_verified"],
+  };
+}
+
+// RFC 8414.
+wellKnownRoutes.get("/oauth-authorization-server", (c) => {
+  c.header("Cache-Control", JWKS_CACHE_CONTROL);
+  return c.json(metadata(c.var.services.config.issuer));
+});
+
+// OIDC Discovery 1.0 requires these three members; this service signs only access tokens, with RS256.
+wellKnownRoutes.get("/openid-configuration", (c) => {
+  c.header("Cache-Control", JWKS_CACHE_CONTROL);
+  return c.json({
+    ...metadata(c.var.services.config.issuer),
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: ["RS256"],
-    token_endpoint_auth_signing_alg_values_supported: ["RS256"],
-    access_token_signing_alg_values_supported: ["RS256"],
-    claims_supported: ["iss", "aud", "sub", "iat", "exp", "jti", "client_id", "sid", "role"],
   });
 });

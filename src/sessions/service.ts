@@ -4,11 +4,11 @@
  */
 import type { ClientInfo } from "../client-info";
 import type { Config } from "../config";
-import { invalidGrant, notFound, rateLimited } from "../domain-errors";
+import { DomainError, invalidGrant, notFound, rateLimited } from "../domain-errors";
 import type { RefreshTokenKeys } from "../keys/refresh-token-keys";
 import type { RevocationService } from "../revocation";
 import type { FamilyRecord, FamilyState, FamilyStore, Limiter, NewFamily, RefreshTelemetry, SecurityEvent, TokenSubject } from "../stores/types";
-import type { TokenService } from "../tokens";
+import type { AccessTokenClaims, TokenService } from "../tokens";
 import { currentTokenExpiresAt, isLive, livenessBounds } from "./liveness";
 import {
   accessTokenIdOf,
@@ -29,6 +29,12 @@ export interface IssuedSession {
   /** Epoch ms after which the refresh token is useless: the cookie's Max-Age never goes beyond. */
   refreshExpiresAt: number;
   familyId: string;
+}
+
+/** Who presents a refresh token: the caller, and the client it names (bound to the family when given). */
+interface RefreshRequest {
+  client: ClientInfo;
+  clientId?: string;
 }
 
 export interface SessionView {
@@ -90,14 +96,17 @@ export function createSessionService(deps: SessionDeps) {
     return (await families.findLegacyToken(await hashRefreshToken(presented.token)))?.familyId;
   }
 
-  async function answerUnrotated(presented: PresentedRefreshToken, presentedHash: string, familyId: string, client: ClientInfo, at: number): Promise<IssuedSession> {
+  async function answerUnrotated(presented: PresentedRefreshToken, presentedHash: string, familyId: string, request: RefreshRequest, at: number): Promise<IssuedSession> {
+    const { client } = request;
     const family = await families.find(familyId);
     if (!family) throw invalidGrant();
     if (!(await deps.familyLimiter.allows(familyId))) throw rateLimited();
     const position = positionOf(presented, presentedHash, family);
     const point = { userId: family.userId, familyId, clientId: family.clientId, generation: family.generation, ...client };
-    // Expired, idle, revoked, disabled, or not a token of this family: refused, nothing changes.
-    if (!isLive(family, livenessBounds(config, at)) || position === "unknown" || position === "current") {
+    // Expired, idle, revoked, disabled, another client's, or not a token of this family: refused,
+    // nothing changes (a token presented by the wrong client proves nothing about its family).
+    const otherClient = request.clientId !== undefined && request.clientId !== family.clientId;
+    if (otherClient || !isLive(family, livenessBounds(config, at)) || position === "unknown" || position === "current") {
       telemetry.record({ outcome: "refused", ...point });
       throw invalidGrant();
     }
@@ -150,9 +159,11 @@ export function createSessionService(deps: SessionDeps) {
      * - its parent, within the grace window: the SAME child and access token again;
      * - any other token of the family (parent after the window, older ancestor): reuse, the family
      *   is revoked;
-     * - anything else (malformed, forged, unknown, expired, revoked): `invalid_grant`, no change.
+     * - anything else (malformed, forged, unknown, expired, revoked, or named with another client than
+     *   the family's): `invalid_grant`, no change.
      */
-    async refresh(presentedToken: unknown, client: ClientInfo): Promise<IssuedSession> {
+    async refresh(presentedToken: unknown, client: ClientInfo, clientId?: string): Promise<IssuedSession> {
+      const request: RefreshRequest = { client, clientId };
       const presented = parseRefreshToken(presentedToken);
       if (!presented) throw invalidGrant();
       const at = now();
@@ -171,8 +182,8 @@ export function createSessionService(deps: SessionDeps) {
       }
       const child = await mintRefreshToken(await deps.refreshKeys(), familyId, generation + 1);
       const [childHash, sealedChild] = await Promise.all([hashRefreshToken(child), sealChildToken(presented.token, child)]);
-      const rotated = await families.rotate({ familyId, generation, presentedHash, childHash, sealedChild, live: livenessBounds(config, at) });
-      if (!rotated) return answerUnrotated(presented, presentedHash, familyId, client, at);
+      const rotated = await families.rotate({ familyId, generation, presentedHash, childHash, sealedChild, clientId, live: livenessBounds(config, at) });
+      if (!rotated) return answerUnrotated(presented, presentedHash, familyId, request, at);
       telemetry.record({ outcome: "rotated", userId: rotated.subject.userId, familyId, clientId: rotated.clientId, generation: generation + 1, ...client });
       const access = await accessTokenFor(child, rotated.subject, familyId, rotated.clientId, at);
       return { ...access, refreshToken: child, refreshExpiresAt: currentTokenExpiresAt(config, { rotatedAt: at, expiresAt: rotated.expiresAt }), familyId };
@@ -217,6 +228,38 @@ export function createSessionService(deps: SessionDeps) {
         userAgent: family.userAgent,
         current: family.id === currentFamilyId,
       }));
+    },
+
+    /**
+     * RFC 7662: the claims of an access token that is valid, unrevoked in KV, and whose family is
+     * live in D1 right now (so a logout anywhere is seen at once); undefined for anything else.
+     */
+    async introspect(accessToken: string): Promise<AccessTokenClaims | undefined> {
+      const claims = await tokens.verify(accessToken).catch((err: unknown) => {
+        if (err instanceof DomainError && err.code === "invalid_token") return undefined;
+        throw err;
+      });
+      if (!claims || (await revocation.isRevoked(claims))) return undefined;
+      const family = await families.find(claims.sid);
+      if (!family || family.userId !== claims.sub || !isLive(family, livenessBounds(config, now()))) return undefined;
+      return claims;
+    },
+
+    /**
+     * RFC 7009: a refresh token ends its family, an access token is refused from now on. A token
+     * that is unknown, invalid or issued to another client changes nothing (and is no error).
+     */
+    async revokeToken(token: string, clientId: string, client: ClientInfo): Promise<void> {
+      const presented = parseRefreshToken(token);
+      if (presented) {
+        const familyId = await familyNamedBy(presented);
+        const family = familyId === undefined ? undefined : await families.find(familyId);
+        if (!family || family.clientId !== clientId) return;
+        const event = { type: "session_revoked", userId: family.userId, sessionId: family.id, ...client, detail: "revocation_endpoint" } as const;
+        return revoke(family.id, family.userId, "session_revoked", event);
+      }
+      const claims = await tokens.verify(token).catch(() => undefined);
+      if (claims?.client_id === clientId) await revocation.revokeAccessToken(claims);
     },
 
     /** Revokes one family (KV, then D1 with the event). */

@@ -74,6 +74,8 @@ export interface Rotation {
   childHash: string;
   sealedChild: string;
   live: LivenessBounds;
+  /** When given, the family must belong to this client (RFC 6749 section 6). */
+  clientId?: string;
 }
 
 export interface SecurityEvent {

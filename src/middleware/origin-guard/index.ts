@@ -42,22 +42,24 @@ export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * CSRF guard for cookie-authenticated requests: any unsafe request that carries the refresh cookie
- * must come from an allowed `Origin` and be `Content-Type: application/json` (which a cross-site
- * form cannot send without a preflight). Otherwise 403 `invalid_origin`, before any state change.
+ * CSRF guard for requests that carry the refresh cookie: any unsafe one must come from an allowed
+ * `Origin` and, on the routes that read the cookie, be `Content-Type: application/json` (which a
+ * cross-site form cannot send without a preflight). Otherwise 403 `invalid_origin`, before any
+ * state change. The OAuth endpoints never read the cookie and take forms: they only check the Origin.
  */
-export const requireAllowedOriginForCookie = createMiddleware<AppEnv>(async (c, next) => {
-  if (!SAFE_METHODS.has(c.req.method) && hasRefreshCookie(c)) {
-    const { allowedOrigins } = c.var.services.config;
-    const origin = c.req.header("Origin");
-    if (!isAllowedOrigin(origin, c.req.url, allowedOrigins)) {
-      const seen = origin === undefined ? "no Origin header" : `Origin ${JSON.stringify(origin.slice(0, 100))}`;
-      throw new DomainError("invalid_origin", `Requests that carry the session cookie must come from an allowed Origin (ALLOWED_ORIGINS or the service's own); this one has ${seen}.`);
+export const requireAllowedOriginForCookie = (options: { requireJson: boolean } = { requireJson: true }) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    if (!SAFE_METHODS.has(c.req.method) && hasRefreshCookie(c)) {
+      const { allowedOrigins } = c.var.services.config;
+      const origin = c.req.header("Origin");
+      if (!isAllowedOrigin(origin, c.req.url, allowedOrigins)) {
+        const seen = origin === undefined ? "no Origin header" : `Origin ${JSON.stringify(origin.slice(0, 100))}`;
+        throw new DomainError("invalid_origin", `Requests that carry the session cookie must come from an allowed Origin (ALLOWED_ORIGINS, OAUTH_CLIENTS or the service's own); this one has ${seen}.`);
+      }
+      const contentType = c.req.header("Content-Type") ?? "";
+      if (options.requireJson && !/^application\/json\s*(;|$)/i.test(contentType)) {
+        throw new DomainError("invalid_origin", "Requests that carry the session cookie must be Content-Type: application/json.");
+      }
     }
-    const contentType = c.req.header("Content-Type") ?? "";
-    if (!/^application\/json\s*(;|$)/i.test(contentType)) {
-      throw new DomainError("invalid_origin", "Requests that carry the session cookie must be Content-Type: application/json.");
-    }
-  }
-  await next();
-});
+    await next();
+  });

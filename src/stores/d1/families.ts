@@ -45,6 +45,7 @@ function preparedFor(db: Database) {
           eq(sessions.id, sql.placeholder("familyId")),
           eq(sessions.generation, sql.placeholder("generation")),
           eq(sessions.tokenHash, sql.placeholder("presentedHash")),
+          sql`(${sql.placeholder("clientId")} is null or ${sessions.clientId} = ${sql.placeholder("clientId")})`,
           liveFamily,
         ),
       )
@@ -93,7 +94,7 @@ export class D1FamilyStore implements FamilyStore {
   constructor(private readonly databases: Databases) {}
 
   async rotate(rotation: Rotation) {
-    const { familyId, generation, presentedHash, childHash, sealedChild, live } = rotation;
+    const { familyId, generation, presentedHash, childHash, sealedChild, live, clientId } = rotation;
     const row = await guardStorage(() =>
       queriesOf(this.databases.forKey(familyId)).rotate.get({
         familyId,
@@ -101,6 +102,7 @@ export class D1FamilyStore implements FamilyStore {
         presentedHash,
         childHash,
         sealedChild,
+        clientId: clientId ?? null,
         now: live.now,
         lastUsedAfter: live.lastUsedAfter,
       }),

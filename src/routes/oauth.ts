@@ -1,0 +1,91 @@
+/**
+ * The standard OAuth 2.0 / OIDC endpoints, for the client libraries downstream teams already use:
+ * POST /oauth/token (RFC 6749 section 6, refresh grant), POST /oauth/revoke (RFC 7009),
+ * POST /oauth/introspect (RFC 7662, for resource servers), GET|POST /oauth/userinfo (OIDC Core 5.3).
+ * Form bodies, RFC 6749 section 5.2 errors (invalid_grant is 400 here, see src/errors.ts).
+ */
+import { Hono, type Context } from "hono";
+import * as z from "zod/mini";
+import type { AppEnv } from "../app-env";
+import { DomainError, rateLimited } from "../domain-errors";
+import { requireAccessToken } from "../middleware/bearer";
+import { rateLimitByNetwork } from "../middleware/rate-limit";
+import { boundedString, clientInfo, formBody } from "./context";
+
+const TokenRequest = z.object({
+  grant_type: boundedString(1, 64),
+  refresh_token: z.optional(boundedString(1, 4096)),
+  client_id: z.optional(boundedString(1, 64)),
+});
+const RevocationRequest = z.object({
+  token: boundedString(1, 4096),
+  token_type_hint: z.optional(boundedString(1, 64)),
+  client_id: z.optional(boundedString(1, 64)),
+});
+const IntrospectionRequest = z.object({
+  token: boundedString(1, 4096),
+  token_type_hint: z.optional(boundedString(1, 64)),
+  client_id: z.optional(boundedString(1, 64)),
+  client_secret: z.optional(boundedString(1, 256)),
+});
+
+export const oauthRoutes = new Hono<AppEnv>();
+
+/** Public clients identify themselves with `client_id` (RFC 6749 section 3.2.1); it is required here. */
+function requireClient(c: Context<AppEnv>, clientId: string | undefined) {
+  if (clientId === undefined) throw new DomainError("invalid_client", "client_id is required.");
+  return c.var.services.clients.resolve(clientId);
+}
+
+oauthRoutes.post("/token", rateLimitByNetwork("REFRESH_RATE_LIMITER"), formBody(TokenRequest), async (c) => {
+  const { grant_type, refresh_token, client_id } = c.req.valid("form");
+  if (grant_type !== "refresh_token") throw new DomainError("unsupported_grant_type", `grant_type ${grant_type} is not supported; this server issues refresh_token grants only.`);
+  const client = requireClient(c, client_id);
+  if (refresh_token === undefined) throw new DomainError("invalid_request", "refresh_token: required", { field: "refresh_token" });
+  const session = await c.var.services.sessions.refresh(refresh_token, clientInfo(c), client.id);
+  return c.json({ access_token: session.accessToken, token_type: "Bearer", expires_in: session.expiresIn, refresh_token: session.refreshToken });
+});
+
+oauthRoutes.post("/revoke", formBody(RevocationRequest), async (c) => {
+  const { token, client_id } = c.req.valid("form");
+  const client = requireClient(c, client_id);
+  await c.var.services.sessions.revokeToken(token, client.id, clientInfo(c));
+  // RFC 7009 section 2.2: 200 whether or not the token was valid, known or already revoked.
+  return c.body(null, 200);
+});
+
+oauthRoutes.post("/introspect", formBody(IntrospectionRequest), async (c) => {
+  const { token, client_id, client_secret } = c.req.valid("form");
+  const { services } = c.var;
+  const basic = basicCredentials(c.req.header("Authorization"));
+  const resourceServer = await services.clients.authenticateResourceServer(basic?.id ?? client_id, basic?.secret ?? client_secret);
+  if (!(await services.introspectionLimiter.allows(resourceServer))) throw rateLimited();
+  const claims = await services.sessions.introspect(token);
+  if (!claims) return c.json({ active: false });
+  return c.json({ active: true, token_type: "Bearer", ...claims });
+});
+
+const userinfo = (c: Context<AppEnv>) =>
+  c.var.services.accounts.profile(c.var.claims.sub).then((user) =>
+    c.json({ sub: user.id, email: user.email, email_verified: false, role: user.role }),
+  );
+oauthRoutes.get("/userinfo", requireAccessToken, userinfo);
+oauthRoutes.post("/userinfo", requireAccessToken, userinfo);
+
+/**
+ * `Authorization: Basic` with the id and secret form-urlencoded first (RFC 6749 section 2.3.1);
+ * undefined without one, `invalid_client` when it is malformed.
+ */
+function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  const encoded = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header ?? "")?.[1];
+  if (!header) return undefined;
+  try {
+    const decoded = atob(encoded ?? "!");
+    const colon = decoded.indexOf(":");
+    if (colon < 0) throw new Error("no colon");
+    const form = (text: string) => decodeURIComponent(text.replace(/\+/g, " "));
+    return { id: form(decoded.slice(0, colon)), secret: form(decoded.slice(colon + 1)) };
+  } catch {
+    throw new DomainError("invalid_client", "The Authorization header is not valid Basic credentials.", { challenge: 'Basic realm="introspection"' });
+  }
+}
