@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import type { AppEnv } from "../app-env";
-import { requireAccessToken } from "../middleware/bearer";
+import { requireAccessToken, requireLiveSession } from "../middleware/bearer";
 import { boundedString, clientInfo, jsonBody } from "./context";
 
 const ChangePasswordBody = z.object({
@@ -12,7 +12,7 @@ const ChangePasswordBody = z.object({
 
 export const accountRoutes = new Hono<AppEnv>();
 
-accountRoutes.post("/password", requireAccessToken, jsonBody(ChangePasswordBody), async (c) => {
+accountRoutes.post("/password", requireAccessToken, requireLiveSession, jsonBody(ChangePasswordBody), async (c) => {
   const { current_password, new_password } = c.req.valid("json");
   const { sub, sid } = c.var.claims;
   await c.var.services.accounts.changePassword({ userId: sub, familyId: sid, currentPassword: current_password, newPassword: new_password }, clientInfo(c));

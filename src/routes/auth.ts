@@ -3,7 +3,7 @@ import { Hono, type Context } from "hono";
 import * as z from "zod/mini";
 import { publicUser, type PublicUser } from "../accounts/service";
 import type { AppEnv } from "../app-env";
-import { bearerToken, requireAccessToken } from "../middleware/bearer";
+import { bearerToken, requireAccessToken, requireLiveSession } from "../middleware/bearer";
 import { rateLimitByNetwork } from "../middleware/rate-limit";
 import { readRefreshCookie, clearRefreshCookie, setRefreshCookie } from "../middleware/refresh-cookie";
 import type { IssuedSession } from "../sessions/service";
@@ -47,7 +47,7 @@ authRoutes.post("/logout", async (c) => {
   return c.body(null, 204);
 });
 
-authRoutes.post("/logout-all", requireAccessToken, async (c) => {
+authRoutes.post("/logout-all", requireAccessToken, requireLiveSession, async (c) => {
   const { sub, sid } = c.var.claims;
   await c.var.services.sessions.revokeAll(sub, sid, clientInfo(c));
   clearRefreshCookie(c, c.var.services.config);

@@ -2,12 +2,12 @@
 import { Hono } from "hono";
 import * as z from "zod/mini";
 import type { AppEnv } from "../app-env";
-import { requireAccessToken } from "../middleware/bearer";
+import { requireAccessToken, requireLiveSession } from "../middleware/bearer";
 import { clientInfo, pathParams } from "./context";
 
 export const sessionRoutes = new Hono<AppEnv>();
 
-sessionRoutes.use(requireAccessToken);
+sessionRoutes.use(requireAccessToken, requireLiveSession);
 
 sessionRoutes.get("/", async (c) => {
   const { sub, sid } = c.var.claims;

@@ -4,7 +4,7 @@
  */
 import type { ClientInfo } from "../client-info";
 import type { Config } from "../config";
-import { DomainError, invalidGrant, notFound, rateLimited } from "../domain-errors";
+import { DomainError, invalidGrant, invalidToken, notFound, rateLimited } from "../domain-errors";
 import type { RefreshTokenKeys } from "../keys/refresh-token-keys";
 import type { RevocationService } from "../revocation";
 import type { FamilyRecord, FamilyState, FamilyStore, Limiter, NewFamily, RefreshTelemetry, SecurityEvent, TokenSubject } from "../stores/types";
@@ -260,6 +260,17 @@ export function createSessionService(deps: SessionDeps) {
       }
       const claims = await tokens.verify(token).catch(() => undefined);
       if (claims?.client_id === clientId) await revocation.revokeAccessToken(claims);
+    },
+
+    /**
+     * For requests that change security state: the caller's family must be live in D1 now, not
+     * only unrevoked in KV, whose revocations take about a minute to reach every location.
+     */
+    async requireLive(claims: { sid: string; sub: string }): Promise<void> {
+      const family = await families.find(claims.sid);
+      if (!family || family.userId !== claims.sub || !isLive(family, livenessBounds(config, now()))) {
+        throw invalidToken("The session of this access token has ended.");
+      }
     },
 
     /** Revokes one family (KV, then D1 with the event). */

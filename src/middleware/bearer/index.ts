@@ -24,3 +24,13 @@ export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
   c.set("claims", await c.var.services.tokens.authenticate(token));
   await next();
 });
+
+/**
+ * For endpoints that change security state (password, logout-all, sessions, admin by access token):
+ * after `requireAccessToken`, the caller's session must also be live in D1 right now, so a session
+ * revoked elsewhere cannot act during KV's propagation delay.
+ */
+export const requireLiveSession = createMiddleware<AppEnv>(async (c, next) => {
+  await c.var.services.sessions.requireLive(c.var.claims);
+  await next();
+});
