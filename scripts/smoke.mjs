@@ -21,15 +21,16 @@ const origin = new URL(base).origin;
 const timeoutMs = Number(process.env.SMOKE_TIMEOUT_MS ?? 10_000);
 
 /** One HTTP exchange. `cookie` makes it a browser-style request: the refresh cookie, our Origin, JSON. */
-async function http(method, path, { body, bearer, cookie, url } = {}) {
+async function http(method, path, { body, form, bearer, cookie, url } = {}) {
   const headers = { Accept: "application/json", "User-Agent": "edge-token-service-smoke" };
   if (body !== undefined || cookie) headers["Content-Type"] = "application/json";
+  if (form !== undefined) headers["Content-Type"] = "application/x-www-form-urlencoded";
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
   if (cookie) Object.assign(headers, { Cookie: `${COOKIE}=${cookie}`, Origin: origin });
   const res = await fetch(url ?? base + path, {
     method,
     headers,
-    body: body !== undefined ? JSON.stringify(body) : cookie ? "{}" : undefined,
+    body: form !== undefined ? new URLSearchParams(form) : body !== undefined ? JSON.stringify(body) : cookie ? "{}" : undefined,
     redirect: "manual",
     signal: AbortSignal.timeout(timeoutMs),
   });
@@ -102,6 +103,10 @@ async function run() {
     s.issuer = d.issuer;
     s.audience = process.env.SMOKE_AUDIENCE ?? d.issuer;
     s.jwksUri = d.jwks_uri;
+    s.tokenEndpoint = d.token_endpoint;
+    s.userinfoEndpoint = d.userinfo_endpoint;
+    s.revocationEndpoint = d.revocation_endpoint;
+    check(s.tokenEndpoint && s.userinfoEndpoint && s.revocationEndpoint, "discovery: token, userinfo or revocation endpoint missing");
     return `issuer ${d.issuer}${d.issuer === base ? "" : ` (differs from the base URL ${base})`}`;
   });
 
@@ -172,6 +177,22 @@ async function run() {
     await verify(s.bodyAccess, "refresh (body)");
   });
 
+  await step("POST token_endpoint (OAuth refresh grant)", async () => {
+    const res = await http("POST", "", { url: s.tokenEndpoint, form: { grant_type: "refresh_token", refresh_token: s.bodyRefresh, client_id: "web" } });
+    expectTokenResponse(res, 200, "token endpoint");
+    check(typeof res.json.refresh_token === "string" && res.json.refresh_token !== s.bodyRefresh, "token endpoint: no rotated refresh_token");
+    s.bodyRefresh = res.json.refresh_token;
+    s.bodyAccess = res.json.access_token;
+    const { payload } = await verify(s.bodyAccess, "token endpoint");
+    check(payload.client_id === "web", `token endpoint: client_id ${payload.client_id}, expected web (RFC 9068)`);
+  });
+
+  await step("GET userinfo_endpoint (OIDC)", async () => {
+    const res = await http("GET", "", { url: s.userinfoEndpoint, bearer: s.bodyAccess });
+    expectStatus(res, 200, "userinfo");
+    check(res.json?.sub === s.userId && res.json?.email === email, `userinfo: unexpected answer ${res.text.slice(0, 200)}`);
+  });
+
   await step("POST /auth/refresh (cookie, Origin = base URL)", async () => {
     const res = await http("POST", "/auth/refresh", { cookie: s.cookie });
     expectTokenResponse(res, 200, "refresh (cookie)");
@@ -199,6 +220,16 @@ async function run() {
   await step("after logout: refresh token and access token refused", async () => {
     expectError(await http("POST", "/auth/refresh", { cookie: s.cookie }), 401, "invalid_grant", "refresh after logout");
     expectError(await http("GET", "/auth/me", { bearer: s.access }), 401, "invalid_token", "me after logout");
+  });
+
+  await step("POST revocation_endpoint (RFC 7009)", async () => {
+    const res = await http("POST", "", { url: s.revocationEndpoint, form: { token: s.bodyAccess, client_id: "web" } });
+    expectStatus(res, 200, "revocation");
+    expectError(await http("GET", "/auth/me", { bearer: s.bodyAccess }), 401, "invalid_token", "me after revocation");
+    const next = await http("POST", "/auth/refresh", { body: { refresh_token: s.bodyRefresh } });
+    expectTokenResponse(next, 200, "refresh after revoking the access token");
+    s.bodyRefresh = next.json.refresh_token;
+    s.bodyAccess = next.json.access_token;
   });
 
   await step("POST /auth/logout-all (clean-up)", async () => {
