@@ -170,3 +170,6 @@ export async function storageDigest(): Promise<Record<string, number>> {
   for (const row of rows) for (const [key, value] of Object.entries(row)) digest[key] = (digest[key] ?? 0) + value;
   return digest;
 }
+
+/** RFC 6750 section 3 challenge of a refused access token. */
+export const INVALID_TOKEN_CHALLENGE = /^Bearer realm="auth", error="invalid_token", error_description="[^"\\]+"$/;
