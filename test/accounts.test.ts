@@ -1,7 +1,9 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { hashPassword } from "../src/passwords";
-import { call, decodePayload, login, PASSWORD, postJson, refreshCookieOf, register, uniqueEmail } from "./helpers";
+import { hashRefreshToken } from "../src/sessions/refresh-token";
+import { allRows, databaseOf } from "./databases";
+import { call, decodePayload, eventsOf, familyRow, login, PASSWORD, postJson, REFRESH_TOKEN_SHAPE, refreshCookieOf, register, sidOf, uniqueEmail } from "./helpers";
+import { storageDigest } from "./hardening";
 
 async function errorOf(res: Response) {
   return (await res.json()) as { error: string; error_description: string };
@@ -15,10 +17,17 @@ describe("POST /auth/register", () => {
     expect(res.headers.get("Cache-Control")).toBe("no-store");
     const body = (await res.json()) as Record<string, any>;
     expect(body).toMatchObject({ user: { email, role: "user" }, token_type: "Bearer", expires_in: 900 });
-    expect(body.user.password_hash).toBeUndefined();
-    expect(decodePayload(body.access_token)).toMatchObject({ sub: body.user.id });
+    expect(Object.keys(body.user).sort()).toEqual(["created_at", "email", "id", "role"]);
+    const claims = decodePayload(body.access_token);
+    expect(claims).toMatchObject({ sub: body.user.id, client_id: "web", role: "user", exp: (claims.iat as number) + 900 });
+    const sid = claims.sid as string;
+    const refreshToken = refreshCookieOf(res)!;
+    expect(refreshToken).toMatch(REFRESH_TOKEN_SHAPE);
+    expect(refreshToken.startsWith(`${sid}.0.`)).toBe(true);
+    // The family starts at generation 0 and D1 holds only the token's hash.
+    expect(await familyRow(sid)).toMatchObject({ user_id: body.user.id, client_id: "web", generation: 0, token_hash: await hashRefreshToken(refreshToken), revoked_at: null });
+    expect((await eventsOf(sid)).map((e) => e.type)).toEqual(["register"]);
     const cookie = res.headers.getSetCookie()[0]!;
-    expect(cookie).toMatch(/^__Host-refresh_token=[A-Za-z0-9_-]{43};/);
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/Secure/);
     expect(cookie).toMatch(/SameSite=Strict/);
@@ -26,6 +35,18 @@ describe("POST /auth/register", () => {
     const maxAge = Number(/Max-Age=(\d+)/.exec(cookie)![1]);
     expect(maxAge).toBeGreaterThan(604_000);
     expect(maxAge).toBeLessThanOrEqual(604_800);
+  });
+
+  it("refuses a common password with 400 naming the field, and stores nothing", async () => {
+    const before = await storageDigest();
+    for (const password of ["Password", "iloveyou", " qwertyuiop "]) {
+      const res = await postJson("/auth/register", { email: uniqueEmail(), password });
+      expect(res.status).toBe(400);
+      const error = await errorOf(res);
+      expect(error.error).toBe("invalid_request");
+      expect(error.error_description).toMatch(/^password:.*common/);
+    }
+    expect(await storageDigest()).toEqual(before);
   });
 
   it("refuses a duplicate email (any case) with 409 email_taken", async () => {
@@ -59,12 +80,11 @@ describe("POST /auth/register", () => {
   });
 
   it("413 for an oversized body, before any hashing or write", async () => {
-    const before = await env.DB.prepare("select count(*) as n from users").first<{ n: number }>();
+    const before = await storageDigest();
     const res = await postJson("/auth/register", { email: uniqueEmail(), password: "x".repeat(20_000) });
     expect(res.status).toBe(413);
     expect((await errorOf(res)).error).toBe("invalid_request");
-    const after = await env.DB.prepare("select count(*) as n from users").first<{ n: number }>();
-    expect(after!.n).toBe(before!.n);
+    expect(await storageDigest()).toEqual(before);
   });
 });
 
@@ -75,10 +95,12 @@ describe("POST /auth/login", () => {
     expect(res.status).toBe(200);
     const body = (await res.json()) as { access_token: string; user: { id: string } };
     expect(body.user.id).toBe(user.userId);
-    expect(refreshCookieOf(res)).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(decodePayload(body.access_token).sid).not.toBe(decodePayload(user.accessToken).sid);
-    const { n } = (await env.DB.prepare("select count(*) as n from sessions where user_id = ?").bind(user.userId).first<{ n: number }>())!;
-    expect(n).toBe(2);
+    const sid = sidOf(body.access_token);
+    expect(sid).not.toBe(user.sid);
+    expect(refreshCookieOf(res)!.startsWith(`${sid}.0.`)).toBe(true);
+    const families = await databaseOf(user.userId).prepare("select id from sessions where user_id = ? order by created_at").bind(user.userId).all<{ id: string }>();
+    expect(families.results.map((f) => f.id).sort()).toEqual([user.sid, sid].sort());
+    expect((await eventsOf(sid)).map((e) => e.type)).toEqual(["login"]);
   });
 
   it("answers wrong password and unknown email identically", async () => {
@@ -89,8 +111,8 @@ describe("POST /auth/login", () => {
     expect(unknown.status).toBe(401);
     expect(wrong.headers.get("Set-Cookie")).toBeNull();
     expect(await wrong.json()).toEqual(await unknown.json());
-    const events = await env.DB.prepare("select type, detail from auth_events where type = 'login_failed'").all();
-    expect(events.results.length).toBeGreaterThanOrEqual(2);
+    const events = await allRows<{ detail: string; user_id: string | null }>("select detail, user_id from auth_events where type = 'login_failed'");
+    expect(events).toEqual(expect.arrayContaining([{ detail: "bad_password", user_id: user.userId }, { detail: "unknown_email", user_id: null }]));
   });
 
   it("400 naming the field for an invalid body", async () => {
@@ -102,19 +124,39 @@ describe("POST /auth/login", () => {
   it("upgrades a hash with old parameters on the next successful login", async () => {
     const user = await register();
     const weak = await hashPassword(PASSWORD, { iterations: 1000, rounds: 1 });
-    await env.DB.prepare("update users set password_hash = ? where id = ?").bind(weak, user.userId).run();
+    await databaseOf(user.userId).prepare("update users set password_hash = ? where id = ?").bind(weak, user.userId).run();
     await login(user.email);
-    const row = await env.DB.prepare("select password_hash from users where id = ?").bind(user.userId).first<{ password_hash: string }>();
+    const row = await databaseOf(user.userId).prepare("select password_hash from users where id = ?").bind(user.userId).first<{ password_hash: string }>();
     expect(row!.password_hash).toMatch(/^\$pbkdf2c-sha256\$v=1\$i=100000,r=6\$/);
     await login(user.email);
   });
 
   it("refuses a disabled account like a wrong password", async () => {
     const user = await register();
-    await env.DB.prepare("update users set disabled_at = ? where id = ?").bind(Date.now(), user.userId).run();
+    await databaseOf(user.userId).prepare("update users set disabled_at = ? where id = ?").bind(Date.now(), user.userId).run();
+    const before = await storageDigest();
     const res = await postJson("/auth/login", { email: user.email, password: PASSWORD });
     expect(res.status).toBe(401);
+    expect(res.headers.get("Set-Cookie")).toBeNull();
     expect((await errorOf(res)).error).toBe("invalid_credentials");
+    expect(await storageDigest()).toEqual(before);
+  });
+});
+
+describe("caching", () => {
+  it("every /auth/* and /admin/* answer, success or error, is Cache-Control: no-store", async () => {
+    const user = await register();
+    const answers = [
+      await call("/auth/me", { headers: { Authorization: `Bearer ${user.accessToken}` } }),
+      await call("/auth/me"),
+      await call("/auth/sessions", { headers: { Authorization: "Bearer nope" } }),
+      await postJson("/auth/login", { email: user.email, password: "wrong password" }),
+      await postJson("/auth/logout", {}),
+      await call("/auth/nope"),
+      await call("/admin/users/x/disable", { method: "POST" }),
+    ];
+    expect(answers.map((res) => res.status)).toEqual([200, 401, 401, 401, 204, 404, 404]);
+    for (const res of answers) expect(res.headers.get("Cache-Control")).toBe("no-store");
   });
 });
 

@@ -4,15 +4,12 @@
  * has an account (same status, same body, same cost).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { COOKIE, PASSWORD, refreshCookieOf, SPA_ORIGIN, uniqueEmail, type Login } from "./helpers";
-import { callWorker, expectError, getMe, json, refreshByCookie, registerUser, storageDigest } from "./hardening";
-
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  callWorker(path, { method: "POST", headers: { ...json, ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+import { call, COOKIE, json, me, PASSWORD, postJson as post, REFRESH_TOKEN_SHAPE, refreshCookieOf, refreshWithCookie, register, SPA_ORIGIN, uniqueEmail, type Login } from "./helpers";
+import { expectError, storageDigest } from "./hardening";
 
 let user: Login;
 beforeAll(async () => {
-  user = await registerUser();
+  user = await register();
 });
 
 describe("SQL and oversized strings in credentials", () => {
@@ -68,7 +65,7 @@ describe("SQL and oversized strings in credentials", () => {
   it("non-UTF-8 and NUL bytes in a JSON body are a client error, never a 500", async () => {
     const bytes = new Uint8Array([...new TextEncoder().encode('{"email":"a'), 0xff, 0xfe, 0xc3, 0x28, ...new TextEncoder().encode('@example.com","password":"x\\u0000y"}')]);
     for (const path of ["/auth/login", "/auth/register", "/auth/refresh"]) {
-      const res = await callWorker(path, { method: "POST", headers: json, body: bytes });
+      const res = await call(path, { method: "POST", headers: json, body: bytes });
       expect([400, 401]).toContain(res.status);
       await expectError(res, res.status, res.status === 400 ? "invalid_request" : path === "/auth/refresh" ? "invalid_grant" : "invalid_credentials");
     }
@@ -77,8 +74,8 @@ describe("SQL and oversized strings in credentials", () => {
 
 describe("two refresh cookies in one Cookie header are refused, not guessed", () => {
   async function twoSessions() {
-    const a = await registerUser();
-    const b = await registerUser();
+    const a = await register();
+    const b = await register();
     return { a: a.refreshToken, b: b.refreshToken };
   }
   const cookieHeaders = (cookie: string) => ({ Cookie: cookie, Origin: SPA_ORIGIN, "Content-Type": "application/json" });
@@ -92,13 +89,13 @@ describe("two refresh cookies in one Cookie header are refused, not guessed", ()
     const tokens = await twoSessions();
     const before = await storageDigest();
     for (const path of ["/auth/refresh", "/auth/logout"]) {
-      const res = await callWorker(path, { method: "POST", headers: cookieHeaders(cookie(tokens)), body: "{}" });
+      const res = await call(path, { method: "POST", headers: cookieHeaders(cookie(tokens)), body: "{}" });
       await expectError(res, 400, "invalid_request");
       expect(res.headers.getSetCookie().filter((c) => c.startsWith(`${COOKIE}=`) && !c.startsWith(`${COOKIE}=;`))).toEqual([]);
     }
     expect(await storageDigest()).toEqual(before);
     // Neither token was consumed or revoked by the refused requests.
-    for (const token of [tokens.a, tokens.b]) expect(refreshCookieOf(await refreshByCookie(token))).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    for (const token of [tokens.a, tokens.b]) expect(refreshCookieOf(await refreshWithCookie(token))).toMatch(REFRESH_TOKEN_SHAPE);
   });
 });
 
@@ -141,6 +138,6 @@ describe("login does not reveal whether an email has an account", () => {
   });
 
   it("the access token of the account is unaffected by all those failures", async () => {
-    expect((await getMe(user.accessToken)).status).toBe(200);
+    expect((await me(user.accessToken)).status).toBe(200);
   });
 });

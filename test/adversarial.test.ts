@@ -8,8 +8,8 @@ import { env } from "cloudflare:workers";
 import { base64url, calculateJwkThumbprint, exportJWK, generateKeyPair, importPKCS8 } from "jose";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { getConfig } from "../src/config";
-import { decodePayload, type Login } from "./helpers";
-import { bearer, callWorker, expectError, getMe, registerUser } from "./hardening";
+import { bearer, call, me, register, type Login } from "./helpers";
+import { expectError, INVALID_TOKEN_CHALLENGE } from "./hardening";
 
 const config = getConfig(env);
 const encoder = new TextEncoder();
@@ -19,9 +19,9 @@ let realKid: string;
 let attacker: { privateKey: CryptoKey; jwk: Record<string, unknown>; kid: string };
 
 beforeAll(async () => {
-  user = await registerUser();
+  user = await register();
   realKey = (await importPKCS8(env.SIGNING_KEY!, "RS256")) as CryptoKey;
-  realKid = ((await (await callWorker("/.well-known/jwks.json")).json()) as { keys: { kid: string }[] }).keys[0]!.kid;
+  realKid = ((await (await call("/.well-known/jwks.json")).json()) as { keys: { kid: string }[] }).keys[0]!.kid;
   const pair = await generateKeyPair("RS256", { extractable: true });
   const jwk = await exportJWK(pair.publicKey);
   attacker = { privateKey: pair.privateKey as CryptoKey, jwk: { ...jwk }, kid: await calculateJwkThumbprint(jwk) };
@@ -39,7 +39,8 @@ const claims = (over: Record<string, unknown> = {}) => ({
   iss: config.issuer,
   aud: config.audience,
   sub: user.userId,
-  sid: decodePayload(user.accessToken).sid,
+  sid: user.sid,
+  client_id: "web",
   role: "user",
   jti: crypto.randomUUID(),
   iat: now(),
@@ -57,14 +58,14 @@ async function signRaw(headerPart: string | Uint8Array, payloadPart: string | Ui
 const sign = (h: Record<string, unknown>, p: Record<string, unknown>, key = realKey) => signRaw(JSON.stringify(h), JSON.stringify(p), key);
 
 async function expectRejected(token: string) {
-  const res = await getMe(token);
+  const res = await me(token);
   await expectError(res, 401, "invalid_token");
-  expect(res.headers.get("WWW-Authenticate")).toMatch(/^Bearer /);
+  expect(res.headers.get("WWW-Authenticate")).toMatch(INVALID_TOKEN_CHALLENGE);
 }
 
 describe("the forging helper (control)", () => {
   it("produces a token the service accepts when nothing is wrong with it", async () => {
-    expect((await getMe(await sign(header(), claims()))).status).toBe(200);
+    expect((await me(await sign(header(), claims()))).status).toBe(200);
   });
 });
 
@@ -145,8 +146,8 @@ describe("other serializations and malformed compact tokens", () => {
   });
 
   it("answers 401, not 500, for bytes outside ASCII in the Authorization header", async () => {
-    await expectError(await callWorker("/auth/me", { headers: { Authorization: "Bearer eyJ\u00e9.e30.x" } }), 401, "invalid_token");
-    await expectError(await callWorker("/auth/me", { headers: { Authorization: "Bearer\u00a0eyJ.e30.x" } }), 401, "invalid_token");
+    await expectError(await call("/auth/me", { headers: { Authorization: "Bearer eyJ\u00e9.e30.x" } }), 401, "invalid_token");
+    await expectError(await call("/auth/me", { headers: { Authorization: "Bearer\u00a0eyJ.e30.x" } }), 401, "invalid_token");
   });
 });
 
@@ -176,7 +177,7 @@ describe("claims", () => {
 
   it("a token with an absurd exp cannot break logout (no 503 from an overflowing KV TTL)", async () => {
     const token = await sign(header(), claims({ exp: 1e20 }));
-    const res = await callWorker("/auth/logout", { method: "POST", headers: bearer(token) });
+    const res = await call("/auth/logout", { method: "POST", headers: bearer(token) });
     expect(res.status).toBe(204);
   });
 });
@@ -188,7 +189,7 @@ describe("oversized Authorization headers", () => {
     ["/auth/logout", "POST"],
     ["/auth/logout-all", "POST"],
   ])("100 KB on %s is a 401 invalid_token", async (path, method) => {
-    const res = await callWorker(path, { method, headers: { Authorization: `Bearer ${"a".repeat(100 * 1024)}` } });
+    const res = await call(path, { method, headers: { Authorization: `Bearer ${"a".repeat(100 * 1024)}` } });
     await expectError(res, 401, "invalid_token");
   });
 

@@ -6,10 +6,10 @@
 import { env } from "cloudflare:workers";
 import { exportJWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigurationError } from "../src/config";
+import { ConfigurationError } from "../src/domain-errors";
 import { getKeyMaterial } from "../src/keys";
-import { PASSWORD, uniqueEmail, type Login } from "./helpers";
-import { callWorker, expectError, expectNoTokenIssued, getMe, json, refreshByCookie, registerUser, storageDigest } from "./hardening";
+import { bearer, call, callWith, cookieRefreshInit, json, me, PASSWORD, refreshWithCookie, register, uniqueEmail, type Login } from "./helpers";
+import { expectError, expectNoTokenIssued, storageDigest } from "./hardening";
 
 const toPem = (label: string, der: ArrayBuffer) =>
   `-----BEGIN ${label}-----\n${btoa(String.fromCharCode(...new Uint8Array(der))).replace(/.{64}/g, "$&\n")}\n-----END ${label}-----\n`;
@@ -40,7 +40,7 @@ const badKeys: BadKey[] = [
 let user: Login;
 
 beforeAll(async () => {
-  user = await registerUser();
+  user = await register();
   const ec = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
   const small = await rsaKeyPair(1024);
   const good = await rsaKeyPair(2048);
@@ -67,10 +67,10 @@ describe.each(badKeys)("SIGNING_KEY is %s", (_name, secret, message) => {
 
   it("register and login answer 500 server_error with no token and no account or session created", async () => {
     const before = await storageDigest();
-    const reg = await callWorker("/auth/register", { method: "POST", headers: json, body: JSON.stringify({ email: uniqueEmail("cfg"), password: PASSWORD }) }, bad());
+    const reg = await callWith(bad(), "/auth/register", { method: "POST", headers: json, body: JSON.stringify({ email: uniqueEmail("cfg"), password: PASSWORD }) });
     await expectError(reg, 500, "server_error");
     expectNoTokenIssued(reg);
-    const log = await callWorker("/auth/login", { method: "POST", headers: json, body: JSON.stringify({ email: user.email, password: PASSWORD }) }, bad());
+    const log = await callWith(bad(), "/auth/login", { method: "POST", headers: json, body: JSON.stringify({ email: user.email, password: PASSWORD }) });
     await expectError(log, 500, "server_error");
     expectNoTokenIssued(log);
     expect(await storageDigest()).toEqual(before);
@@ -78,22 +78,23 @@ describe.each(badKeys)("SIGNING_KEY is %s", (_name, secret, message) => {
 
   it("refresh answers 500 without consuming the refresh token", async () => {
     const before = await storageDigest();
-    const res = await refreshByCookie(user.refreshToken, bad());
+    const res = await callWith(bad(), "/auth/refresh", cookieRefreshInit(user.refreshToken));
     await expectError(res, 500, "server_error");
     expectNoTokenIssued(res);
     expect(await storageDigest()).toEqual(before);
   });
 
   it("no valid access token is accepted and no JWKS is published", async () => {
-    await expectError(await getMe(user.accessToken, bad()), 500, "server_error");
-    await expectError(await callWorker("/.well-known/jwks.json", {}, bad()), 500, "server_error");
+    await expectError(await callWith(bad(), "/auth/me", { headers: bearer(user.accessToken) }), 500, "server_error");
+    await expectError(await callWith(bad(), "/.well-known/jwks.json"), 500, "server_error");
   });
 });
 
 describe("after a bad SIGNING_KEY is fixed", () => {
   it("the same isolate serves again with the real key (a failed import is not cached)", async () => {
-    await callWorker("/.well-known/jwks.json", {}, { SIGNING_KEY: "hunter2" });
-    expect((await getMe(user.accessToken)).status).toBe(200);
-    expect((await refreshByCookie(user.refreshToken)).status).toBe(200);
+    await callWith({ SIGNING_KEY: "hunter2" }, "/.well-known/jwks.json");
+    expect((await me(user.accessToken)).status).toBe(200);
+    expect((await refreshWithCookie(user.refreshToken)).status).toBe(200);
+    expect((await call("/.well-known/jwks.json")).status).toBe(200);
   });
 });

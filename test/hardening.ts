@@ -1,43 +1,12 @@
 /**
- * Helpers of the hardening tests (faults, adversarial input, fuzzing): calling the worker with a
- * modified env, wrapping the storage bindings so they fail, and the contract's error-shape checks.
+ * Helpers of the hardening tests (faults, adversarial input, fuzzing, scale): storage bindings that
+ * fail or count what reaches them, the contract's error-shape checks, and a digest of D1's state.
  */
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import worker from "../src/index";
-import { BASE, COOKIE, login, PASSWORD, register, SPA_ORIGIN, uniqueEmail } from "./helpers";
-
-export type Bindings = typeof env;
-
-const ipPrefix = `10.${crypto.getRandomValues(new Uint8Array(1))[0]}`;
-let ipCounter = 0;
-/**
- * A client IP of its own for every request of these tests, so that the per-IP rate limits (which
- * other test files exercise) never turn an expected answer into a 429.
- */
-export const freshIp = () => ({ "CF-Connecting-IP": `${ipPrefix}.${(ipCounter >> 8) & 255}.${ipCounter++ & 255}` });
-
-/** Calls the worker's fetch handler directly with some bindings replaced. */
-export async function callWorker(path: string, init: RequestInit = {}, overrides: Partial<Bindings> = {}): Promise<Response> {
-  const headers = new Headers(init.headers);
-  if (!headers.has("CF-Connecting-IP")) headers.set("CF-Connecting-IP", freshIp()["CF-Connecting-IP"]);
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(BASE + path, { ...init, headers }) as never, { ...env, ...overrides }, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
-}
-
-export const json = { "Content-Type": "application/json" };
-export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-/** What a browser SPA sends with the refresh cookie. */
-export const withCookie = (token: string) => ({ Cookie: `${COOKIE}=${token}`, Origin: SPA_ORIGIN, "Content-Type": "application/json" });
-
-export const registerUser = (email = uniqueEmail()) => register(email, PASSWORD, freshIp());
-export const loginUser = (email: string) => login(email, PASSWORD, freshIp());
-export const getMe = (token: string, overrides: Partial<Bindings> = {}) => callWorker("/auth/me", { headers: bearer(token) }, overrides);
-export const refreshByCookie = (token: string, overrides: Partial<Bindings> = {}) =>
-  callWorker("/auth/refresh", { method: "POST", headers: withCookie(token), body: "{}" }, overrides);
+import { getConfig } from "../src/config";
+import { allRows } from "./databases";
+import { COOKIE, type Overrides } from "./helpers";
 
 export interface ErrorBody {
   error: string;
@@ -80,75 +49,127 @@ export async function expectUnavailable(res: Response) {
   expectNoTokenIssued(res);
 }
 
-const storageError = () => new Error("D1_ERROR: Network connection lost.");
+/** 401 `invalid_grant` with the refresh cookie cleared (a refused refresh token is not sent again). */
+export async function expectInvalidGrant(res: Response) {
+  await expectError(res, 401, "invalid_grant");
+  expect(res.headers.getSetCookie().find((c) => c.startsWith(`${COOKIE}=`))).toMatch(/^__Host-refresh_token=; Max-Age=0/);
+}
 
-export interface FaultyD1 {
-  db: D1Database;
-  /** How many statements or batches reached the wrapper: proves the fault was actually hit. */
+const storageError = () => new Error("D1_ERROR: Network connection lost.");
+const WRITE = /^\s*(insert|update|delete|replace)\b/i;
+
+/**
+ * How wrapped D1 bindings behave:
+ * - "observe": everything works and is counted;
+ * - "down": every statement, batch and exec rejects (prepare itself succeeds, as in D1);
+ * - "writes": reads work, every write statement and every batch rejects before committing;
+ * - "lost-response": every write statement and batch COMMITS and then rejects, like a response
+ *   lost on the way back.
+ */
+export type D1Mode = "observe" | "down" | "writes" | "lost-response";
+
+export interface WrappedDatabases {
+  /** Every user database (USER_DATABASES) replaced, for callWith. */
+  bindings: Overrides;
+  /** Statements and batches that reached the wrappers: proves a fault was hit, or that D1 was not touched. */
   calls: () => number;
 }
 
-/**
- * A D1 binding that fails:
- * - "down": every statement, batch and exec rejects (prepare itself succeeds, as in D1);
- * - "writes": reads work, every batch rejects before committing;
- * - "lost-response": every batch COMMITS and then rejects, like a response lost on the way back.
- */
-export function faultyD1(real: D1Database, mode: "down" | "writes" | "lost-response"): FaultyD1 {
+/** Wraps every user database of the test env (one, or two in workers-2db). */
+export function wrapDatabases(mode: D1Mode): WrappedDatabases {
   let calls = 0;
-  const failing = (): D1PreparedStatement => {
-    const stmt = {
-      bind: () => stmt,
-      first: () => (calls++, Promise.reject(storageError())),
-      all: () => (calls++, Promise.reject(storageError())),
-      run: () => (calls++, Promise.reject(storageError())),
-      raw: () => (calls++, Promise.reject(storageError())),
-    };
-    return stmt as unknown as D1PreparedStatement;
+  const unwrapped = new WeakMap<object, D1PreparedStatement>();
+
+  const execute = async <T>(isWrite: boolean, run: () => Promise<T>): Promise<T> => {
+    calls++;
+    if (mode === "down" || (mode === "writes" && isWrite)) throw storageError();
+    const result = await run();
+    if (mode === "lost-response" && isWrite) throw storageError();
+    return result;
   };
-  const db = new Proxy(real, {
-    get(target, prop) {
-      if (prop === "prepare" && mode === "down") return () => failing();
-      if (prop === "exec" && mode === "down") return async () => (calls++, Promise.reject(storageError()));
-      if (prop === "batch") {
-        return async (statements: D1PreparedStatement[]) => {
-          calls++;
-          if (mode === "lost-response") await target.batch(statements);
-          throw storageError();
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db, calls: () => calls };
+
+  const wrapStatement = (real: D1PreparedStatement, isWrite: boolean): D1PreparedStatement => {
+    const wrapped = {
+      bind: (...values: unknown[]) => wrapStatement(real.bind(...values), isWrite),
+      first: (column?: string) => execute(isWrite, () => (column === undefined ? real.first() : real.first(column))),
+      all: () => execute(isWrite, () => real.all()),
+      run: () => execute(isWrite, () => real.run()),
+      raw: (options?: { columnNames?: boolean }) => execute(isWrite, () => real.raw(options as never)),
+    };
+    unwrapped.set(wrapped, real);
+    return wrapped as unknown as D1PreparedStatement;
+  };
+
+  const wrapDatabase = (real: D1Database): D1Database =>
+    new Proxy(real, {
+      get(target, prop) {
+        if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), WRITE.test(sql));
+        if (prop === "batch") {
+          return (statements: D1PreparedStatement[]) =>
+            execute(true, () => target.batch(statements.map((s) => unwrapped.get(s) ?? s)));
+        }
+        if (prop === "exec") return (sql: string) => execute(true, () => target.exec(sql));
+        const value = Reflect.get(target, prop, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+
+  const names = getConfig(env).userDatabases;
+  const bindings = Object.fromEntries(names.map((name) => [name, wrapDatabase((env as unknown as Record<string, D1Database>)[name]!)]));
+  return { bindings, calls: () => calls };
 }
 
-/** A KV binding whose reads and/or writes reject ("down": both, "writes": put and delete only). */
-export function faultyKv(real: KVNamespace, mode: "down" | "writes"): { kv: KVNamespace; calls: () => number } {
+export interface WrappedKv {
+  kv: KVNamespace;
+  /** Operations that reached the wrapper. */
+  calls: () => number;
+  /** Keys of every put attempted (failed ones included), in order. */
+  puts: string[];
+}
+
+/**
+ * A KV binding that counts, and fails: "observe" fails nothing, "down" fails reads and writes,
+ * "writes" fails put and delete only.
+ */
+export function wrapKv(mode: "observe" | "down" | "writes", real: KVNamespace = env.REVOCATIONS): WrappedKv {
   let calls = 0;
-  const failingOps = mode === "down" ? ["get", "getWithMetadata", "put", "delete", "list"] : ["put", "delete"];
+  const puts: string[] = [];
+  const failing = mode === "down" ? ["get", "getWithMetadata", "put", "delete", "list"] : mode === "writes" ? ["put", "delete"] : [];
   const kv = new Proxy(real, {
     get(target, prop) {
-      if (typeof prop === "string" && failingOps.includes(prop)) {
-        return async () => (calls++, Promise.reject(new Error("KV operation failed: 503 Service Unavailable")));
-      }
       const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
+      if (typeof value !== "function") return value;
+      return async (...args: unknown[]) => {
+        calls++;
+        if (prop === "put") puts.push(String(args[0]));
+        if (typeof prop === "string" && failing.includes(prop)) throw new Error("KV operation failed: 503 Service Unavailable");
+        return value.apply(target, args);
+      };
     },
   });
-  return { kv, calls: () => calls };
+  return { kv, calls: () => calls, puts };
 }
 
-/** Rows of the tables a rejected request must never touch, plus the state of families and tokens. */
-export async function storageDigest(): Promise<Record<string, unknown>> {
-  return (await env.DB.prepare(
+/**
+ * What a rejected request must never change, summed over every user database: users and their
+ * passwords, families (count, revocations, rotations) and legacy tokens. Security events are
+ * left out: a refused login records one.
+ */
+export async function storageDigest(): Promise<Record<string, number>> {
+  const rows = await allRows<Record<string, number>>(
     `select (select count(*) from users) as users,
             (select coalesce(sum(updated_at), 0) from users) as users_updated_sum,
+            (select count(*) from users where disabled_at is not null) as disabled_users,
             (select count(*) from sessions) as sessions,
             (select count(*) from sessions where revoked_at is not null) as revoked_sessions,
-            (select coalesce(sum(created_at), 0) from refresh_tokens) as token_created_sum,
-            (select count(*) from refresh_tokens) as refresh_tokens,
-            (select count(*) from refresh_tokens where used_at is not null) as used_tokens`,
-  ).first())!;
+            (select coalesce(sum(generation), 0) from sessions) as generation_sum,
+            (select coalesce(sum(rotated_at), 0) from sessions) as rotated_at_sum,
+            (select count(*) from refresh_tokens) as legacy_refresh_tokens`,
+  );
+  const digest: Record<string, number> = {};
+  for (const row of rows) for (const [key, value] of Object.entries(row)) digest[key] = (digest[key] ?? 0) + value;
+  return digest;
 }
+
+/** RFC 6750 section 3 challenge of a refused access token. */
+export const INVALID_TOKEN_CHALLENGE = /^Bearer realm="auth", error="invalid_token", error_description="[^"\\]+"$/;

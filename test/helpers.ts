@@ -1,35 +1,82 @@
-/** Shared test helpers: requests through the worker's real fetch handler, users, cookies. */
-import { exports } from "cloudflare:workers";
+/**
+ * The vocabulary every integration test shares: requests through the worker (with the real env or
+ * some bindings replaced), users, refreshes by cookie or body, and a family's row in D1.
+ */
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import worker from "../src/index";
+import { databaseOf } from "./databases";
 
 export const BASE = "https://auth.example.test";
 export const SPA_ORIGIN = "http://localhost:5173";
 export const COOKIE = "__Host-refresh_token";
+export const PASSWORD = "correct horse battery staple";
 
+/** The test env's bindings; overrides may also name bindings the type does not know (DB_2). */
+export type Bindings = typeof env;
+export type Overrides = Partial<Bindings> & Record<string, unknown>;
+
+/** A request through the worker's real entry point and env. */
 export function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(BASE + path, init));
 }
 
+/** A request with some bindings or vars replaced (a 1 s grace window, a failing KV...), same storage. */
+export async function callWith(overrides: Overrides, path: string, init: RequestInit = {}): Promise<Response> {
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(new Request(BASE + path, init) as never, { ...env, ...overrides } as never, ctx);
+  await waitOnExecutionContext(ctx);
+  return res;
+}
+
+export const json = { "Content-Type": "application/json" };
+export const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+/** What a browser SPA sends with the refresh cookie: the cookie, an allowed Origin, JSON. */
+export const withCookie = (refreshToken: string) => ({ Cookie: `${COOKIE}=${refreshToken}`, Origin: SPA_ORIGIN, ...json });
+
 export function postJson(path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
-  return call(path, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
+  return call(path, { method: "POST", headers: { ...json, ...headers }, body: JSON.stringify(body) });
+}
+
+/** A browser-like refresh (for callWith). */
+export const cookieRefreshInit = (refreshToken: string, headers: Record<string, string> = {}): RequestInit => ({
+  method: "POST",
+  headers: { ...withCookie(refreshToken), ...headers },
+  body: "{}",
+});
+
+/** A non-browser refresh: the token in a JSON body, no cookie, no Origin (for callWith). */
+export const bodyRefreshInit = (refreshToken: unknown, headers: Record<string, string> = {}): RequestInit => ({
+  method: "POST",
+  headers: { ...json, ...headers },
+  body: JSON.stringify({ refresh_token: refreshToken }),
+});
+
+export const refreshWithCookie = (refreshToken: string, headers: Record<string, string> = {}) => call("/auth/refresh", cookieRefreshInit(refreshToken, headers));
+export const refreshWithBody = (refreshToken: unknown, headers: Record<string, string> = {}) => call("/auth/refresh", bodyRefreshInit(refreshToken, headers));
+
+export function me(accessToken: string): Promise<Response> {
+  return call("/auth/me", { headers: bearer(accessToken) });
 }
 
 let counter = 0;
 export const uniqueEmail = (label = "user") => `${label}-${Date.now()}-${counter++}@example.com`;
-export const PASSWORD = "correct horse battery staple";
 
 export interface Login {
   email: string;
   userId: string;
+  /** The family (session) id: the access token's `sid`. */
+  sid: string;
   accessToken: string;
   refreshToken: string;
-  setCookie: string;
 }
 
-/** The refresh token from a response's Set-Cookie, or undefined. */
-export function refreshCookieOf(res: Response): string | undefined {
-  const header = res.headers.getSetCookie().find((c) => c.startsWith(COOKIE + "="));
-  const value = header?.slice(COOKIE.length + 1).split(";")[0];
-  return value || undefined;
+/** The token response of a login, register or refresh. */
+export interface TokenBody {
+  access_token: string;
+  token_type: string;
+  expires_in: number;
+  refresh_token?: string;
 }
 
 export async function register(email = uniqueEmail(), password = PASSWORD, headers: Record<string, string> = {}): Promise<Login> {
@@ -46,26 +93,24 @@ export async function login(email: string, password = PASSWORD, headers: Record<
 
 async function loginResult(email: string, res: Response): Promise<Login> {
   const body = (await res.json()) as { user: { id: string }; access_token: string };
-  return {
-    email,
-    userId: body.user.id,
-    accessToken: body.access_token,
-    refreshToken: refreshCookieOf(res)!,
-    setCookie: res.headers.getSetCookie().join("\n"),
-  };
+  return { email, userId: body.user.id, sid: sidOf(body.access_token), accessToken: body.access_token, refreshToken: refreshCookieOf(res)! };
 }
 
-/** A browser-like refresh: the cookie, an allowed Origin and a JSON content type. */
-export function refreshWithCookie(refreshToken: string, headers: Record<string, string> = {}): Promise<Response> {
-  return call("/auth/refresh", {
-    method: "POST",
-    headers: { Cookie: `${COOKIE}=${refreshToken}`, Origin: SPA_ORIGIN, "Content-Type": "application/json", ...headers },
-    body: "{}",
-  });
+/**
+ * Refreshes (cookie) and returns the new pair; throws on anything but 200, so that a chain of
+ * rotations cannot silently stop.
+ */
+export async function rotate(refreshToken: string, overrides?: Overrides): Promise<{ accessToken: string; refreshToken: string }> {
+  const res = overrides ? await callWith(overrides, "/auth/refresh", cookieRefreshInit(refreshToken)) : await refreshWithCookie(refreshToken);
+  if (res.status !== 200) throw new Error(`refresh failed: ${res.status} ${await res.text()}`);
+  return { accessToken: ((await res.json()) as TokenBody).access_token, refreshToken: refreshCookieOf(res)! };
 }
 
-export function me(accessToken: string): Promise<Response> {
-  return call("/auth/me", { headers: { Authorization: `Bearer ${accessToken}` } });
+/** The refresh token from a response's Set-Cookie, or undefined. */
+export function refreshCookieOf(res: Response): string | undefined {
+  const header = res.headers.getSetCookie().find((c) => c.startsWith(COOKIE + "="));
+  const value = header?.slice(COOKIE.length + 1).split(";")[0];
+  return value || undefined;
 }
 
 export function decodePayload(jwt: string): Record<string, unknown> {
@@ -73,23 +118,49 @@ export function decodePayload(jwt: string): Record<string, unknown> {
   return JSON.parse(atob(part.replace(/-/g, "+").replace(/_/g, "/")));
 }
 
-/** Calls the worker with some vars overridden (e.g. a 1 s grace window), same storage. */
-export async function callWith(overrides: Record<string, unknown>, path: string, init: RequestInit = {}): Promise<Response> {
-  const { default: worker } = await import("../src/index");
-  const { env } = await import("cloudflare:workers");
-  const { createExecutionContext, waitOnExecutionContext } = await import("cloudflare:test");
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(new Request(BASE + path, init) as never, { ...env, ...overrides } as never, ctx);
-  await waitOnExecutionContext(ctx);
-  return res;
+export const sidOf = (accessToken: string) => decodePayload(accessToken).sid as string;
+
+/** A refresh token as the service issues it: `<family id>.<generation>.<secret>.<tag>`. */
+export const REFRESH_TOKEN_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.(0|[1-9]\d*)\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/;
+
+export interface FamilyRow {
+  id: string;
+  user_id: string;
+  client_id: string;
+  generation: number;
+  token_hash: string | null;
+  previous_hash: string | null;
+  sealed_token: string | null;
+  created_at: number;
+  rotated_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+  revoked_reason: string | null;
+}
+
+/** The family's row in `sessions`, from the database that holds it. */
+export async function familyRow(sid: string): Promise<FamilyRow> {
+  const row = await databaseOf(sid).prepare("select * from sessions where id = ?").bind(sid).first<FamilyRow>();
+  if (!row) throw new Error(`no sessions row for ${sid}`);
+  return row;
+}
+
+/** Runs one statement on the family's row (backdating, expiring...), in the database that holds it. */
+export async function updateFamily(sid: string, set: string, ...params: unknown[]): Promise<void> {
+  const { meta } = await databaseOf(sid).prepare(`update sessions set ${set} where id = ?`).bind(...params, sid).run();
+  if (meta.changes !== 1) throw new Error(`no sessions row updated for ${sid}`);
+}
+
+/** The security events recorded for a family, oldest first. */
+export async function eventsOf(sid: string): Promise<{ type: string; detail: string | null; user_id: string | null; ip: string | null; user_agent: string | null }[]> {
+  const { results } = await databaseOf(sid).prepare("select type, detail, user_id, ip, user_agent from auth_events where session_id = ? order by id").bind(sid).all();
+  return results as never;
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function cookieRefreshInit(refreshToken: string): RequestInit {
-  return {
-    method: "POST",
-    headers: { Cookie: `${COOKIE}=${refreshToken}`, Origin: SPA_ORIGIN, "Content-Type": "application/json" },
-    body: "{}",
-  };
-}
+/**
+ * Waits for the next whole second. A per-user cutoff (logout-all, password change, disable) covers
+ * the second it was written in: a token issued later in that same second is refused too.
+ */
+export const nextSecond = () => sleep(1000 - (Date.now() % 1000) + 5);

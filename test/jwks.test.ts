@@ -44,9 +44,8 @@ describe("GET /.well-known/jwks.json", () => {
       audience: ISSUER,
       typ: "at+jwt",
     });
-    expect(payload).toMatchObject({ sub: user.userId, role: "user" });
+    expect(payload).toMatchObject({ sub: user.userId, sid: user.sid, client_id: "web", role: "user" });
     expect(typeof payload.jti).toBe("string");
-    expect(typeof payload.sid).toBe("string");
     expect(payload.exp! - payload.iat!).toBe(900);
   });
 
@@ -55,7 +54,7 @@ describe("GET /.well-known/jwks.json", () => {
     const previousKey = await importPKCS8(env.TEST_PREVIOUS_PRIVATE_KEY, "RS256");
     const { body } = await jwks();
     const previousKid = body.keys[1]!.kid as string;
-    const payload = { sid: crypto.randomUUID(), role: "user" };
+    const payload = { sid: user.sid, client_id: "web", role: "user" };
     const old = await new SignJWT(payload)
       .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: previousKid })
       .setIssuer(ISSUER)

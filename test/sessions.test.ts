@@ -1,35 +1,82 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
+/** The user's sessions (families): list, end one, log out, log out everywhere. */
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { call, COOKIE, decodePayload, login, me, refreshCookieOf, refreshWithCookie, register, SPA_ORIGIN } from "./helpers";
+import {
+  bearer,
+  bodyRefreshInit,
+  call,
+  eventsOf,
+  familyRow,
+  login,
+  me,
+  nextSecond,
+  refreshWithCookie,
+  register,
+  rotate,
+  sleep,
+  updateFamily,
+  withCookie,
+} from "./helpers";
+import { expectError, expectInvalidGrant } from "./hardening";
 
-const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-const sidOf = (token: string) => decodePayload(token).sid as string;
-
-async function listSessions(accessToken: string) {
-  const res = await call("/auth/sessions", { headers: bearer(accessToken) });
-  expect(res.status).toBe(200);
-  return ((await res.json()) as { sessions: { id: string; current: boolean; user_agent: string | null; created_at: string; last_used_at: string }[] }).sessions;
+interface SessionEntry {
+  id: string;
+  client_id: string;
+  created_at: string;
+  last_used_at: string;
+  expires_at: string;
+  user_agent: string | null;
+  current: boolean;
 }
 
+async function listSessions(accessToken: string): Promise<SessionEntry[]> {
+  const res = await call("/auth/sessions", { headers: bearer(accessToken) });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("Cache-Control")).toBe("no-store");
+  return ((await res.json()) as { sessions: SessionEntry[] }).sessions;
+}
+
+const logout = (headers: Record<string, string>, body?: string) => call("/auth/logout", { method: "POST", headers, body });
+
 describe("GET /auth/sessions", () => {
-  it("lists one entry per live family with exactly the caller's marked current", async () => {
+  it("lists one entry per live family, most recently used first, with exactly the caller's marked current", async () => {
     const phone = await register(undefined, undefined, { "User-Agent": "Phone/1.0" });
     const laptop = await login(phone.email, undefined, { "User-Agent": "Laptop/2.0" });
+    const before = await listSessions(laptop.accessToken);
+    expect(before.map((s) => s.id)).toEqual([laptop.sid, phone.sid]);
+    await sleep(5);
+    await rotate(phone.refreshToken);
     const sessions = await listSessions(laptop.accessToken);
-    expect(sessions).toHaveLength(2);
-    expect(sessions.filter((s) => s.current).map((s) => s.id)).toEqual([sidOf(laptop.accessToken)]);
-    expect(sessions.find((s) => s.id === sidOf(phone.accessToken))).toMatchObject({ user_agent: "Phone/1.0", current: false });
-    expect(Date.parse(sessions[0]!.created_at)).toBeGreaterThan(Date.now() - 60_000);
+    expect(sessions.map((s) => s.id)).toEqual([phone.sid, laptop.sid]);
+    expect(sessions.filter((s) => s.current).map((s) => s.id)).toEqual([laptop.sid]);
+    const entry = sessions[0]!;
+    expect(Object.keys(entry).sort()).toEqual(["client_id", "created_at", "current", "expires_at", "id", "last_used_at", "user_agent"]);
+    expect(entry).toMatchObject({ client_id: "web", user_agent: "Phone/1.0", current: false });
+    const row = await familyRow(phone.sid);
+    expect(entry).toMatchObject({
+      created_at: new Date(row.created_at).toISOString(),
+      last_used_at: new Date(row.rotated_at).toISOString(),
+      expires_at: new Date(row.expires_at).toISOString(),
+    });
+    expect(Date.parse(entry.last_used_at)).toBeGreaterThan(Date.parse(before[1]!.last_used_at));
+  });
+
+  it("leaves out revoked, expired and idle families", async () => {
+    const user = await register();
+    const [revoked, expired, idle] = [await login(user.email), await login(user.email), await login(user.email)];
+    expect((await logout(bearer(revoked.accessToken))).status).toBe(204);
+    await updateFamily(expired.sid, "expires_at = ?", Date.now() - 1);
+    await updateFamily(idle.sid, "rotated_at = ?", Date.now() - 8 * 24 * 3600 * 1000);
+    expect((await listSessions(user.accessToken)).map((s) => s.id)).toEqual([user.sid]);
   });
 
   it("does not show other users' sessions and requires a token", async () => {
     const a = await register();
     const b = await register();
-    expect((await listSessions(a.accessToken)).map((s) => s.id)).toEqual([sidOf(a.accessToken)]);
-    expect((await listSessions(b.accessToken)).map((s) => s.id)).toEqual([sidOf(b.accessToken)]);
-    expect((await call("/auth/sessions")).status).toBe(401);
+    expect((await listSessions(a.accessToken)).map((s) => s.id)).toEqual([a.sid]);
+    expect((await listSessions(b.accessToken)).map((s) => s.id)).toEqual([b.sid]);
+    const anonymous = await call("/auth/sessions");
+    await expectError(anonymous, 401, "invalid_token");
+    expect(anonymous.headers.get("WWW-Authenticate")).toBe('Bearer realm="auth"');
   });
 });
 
@@ -37,71 +84,69 @@ describe("DELETE /auth/sessions/:id", () => {
   it("revokes one device: its refresh token and access token stop working, others keep going", async () => {
     const phone = await register();
     const laptop = await login(phone.email);
-    const res = await call(`/auth/sessions/${sidOf(phone.accessToken)}`, { method: "DELETE", headers: bearer(laptop.accessToken) });
+    const res = await call(`/auth/sessions/${phone.sid}`, { method: "DELETE", headers: bearer(laptop.accessToken) });
     expect(res.status).toBe(204);
-    expect((await refreshWithCookie(phone.refreshToken)).status).toBe(401);
-    expect((await me(phone.accessToken)).status).toBe(401);
+    await expectInvalidGrant(await refreshWithCookie(phone.refreshToken));
+    await expectError(await me(phone.accessToken), 401, "invalid_token");
     expect((await me(laptop.accessToken)).status).toBe(200);
     expect((await refreshWithCookie(laptop.refreshToken)).status).toBe(200);
-    expect((await listSessions(laptop.accessToken)).map((s) => s.id)).toEqual([sidOf(laptop.accessToken)]);
+    expect((await listSessions(laptop.accessToken)).map((s) => s.id)).toEqual([laptop.sid]);
+    expect(await familyRow(phone.sid)).toMatchObject({ revoked_reason: "session_revoked", token_hash: null });
+    expect((await eventsOf(phone.sid)).map((e) => e.type)).toEqual(["register", "session_revoked"]);
+    // Idempotent: deleting it again is 204.
+    expect((await call(`/auth/sessions/${phone.sid}`, { method: "DELETE", headers: bearer(laptop.accessToken) })).status).toBe(204);
   });
 
-  it("404 for another user's session (which stays alive) and 400 for a malformed id", async () => {
+  it("404 for another user's session (which stays alive) or an unknown one, 400 for a malformed id", async () => {
     const a = await register();
     const b = await register();
-    const res = await call(`/auth/sessions/${sidOf(b.accessToken)}`, { method: "DELETE", headers: bearer(a.accessToken) });
-    expect(res.status).toBe(404);
+    await expectError(await call(`/auth/sessions/${b.sid}`, { method: "DELETE", headers: bearer(a.accessToken) }), 404, "invalid_request");
+    expect((await familyRow(b.sid)).revoked_at).toBeNull();
     expect((await refreshWithCookie(b.refreshToken)).status).toBe(200);
-    const bad = await call("/auth/sessions/not-an-id", { method: "DELETE", headers: bearer(a.accessToken) });
-    expect(bad.status).toBe(400);
+    await expectError(await call(`/auth/sessions/${crypto.randomUUID()}`, { method: "DELETE", headers: bearer(a.accessToken) }), 404, "invalid_request");
+    await expectError(await call("/auth/sessions/not-an-id", { method: "DELETE", headers: bearer(a.accessToken) }), 400, "invalid_request");
   });
 });
 
 describe("POST /auth/logout", () => {
-  it("with the cookie: 204, cookie cleared, family revoked, presented access token refused", async () => {
+  it("with the cookie: 204, cookie cleared, family revoked, the family's access tokens refused", async () => {
     const user = await register();
-    const res = await call("/auth/logout", {
-      method: "POST",
-      headers: { Cookie: `${COOKIE}=${user.refreshToken}`, Origin: SPA_ORIGIN, "Content-Type": "application/json", ...bearer(user.accessToken) },
-    });
+    const res = await logout(withCookie(user.refreshToken));
     expect(res.status).toBe(204);
     expect(res.headers.getSetCookie()[0]).toMatch(/^__Host-refresh_token=; Max-Age=0/);
-    expect((await refreshWithCookie(user.refreshToken)).status).toBe(401);
-    expect((await me(user.accessToken)).status).toBe(401);
+    await expectInvalidGrant(await refreshWithCookie(user.refreshToken));
+    await expectError(await me(user.accessToken), 401, "invalid_token");
+    expect(await familyRow(user.sid)).toMatchObject({ revoked_reason: "logout", token_hash: null });
+    expect((await eventsOf(user.sid)).map((e) => e.type)).toEqual(["register", "logout"]);
   });
 
-  it("with only the cookie, the family's live access tokens are refused too", async () => {
-    const user = await register();
-    const res = await call("/auth/logout", {
-      method: "POST",
-      headers: { Cookie: `${COOKIE}=${user.refreshToken}`, Origin: SPA_ORIGIN, "Content-Type": "application/json" },
-    });
-    expect(res.status).toBe(204);
-    expect((await me(user.accessToken)).status).toBe(401);
-  });
+  it("with only a Bearer token, or only a body refresh token (non-browser clients), the session ends", async () => {
+    const byBearer = await register();
+    expect((await logout(bearer(byBearer.accessToken))).status).toBe(204);
+    await expectInvalidGrant(await refreshWithCookie(byBearer.refreshToken));
 
-  it("with only a Bearer token (non-browser), the session ends", async () => {
-    const user = await register();
-    expect((await call("/auth/logout", { method: "POST", headers: bearer(user.accessToken) })).status).toBe(204);
-    expect((await refreshWithCookie(user.refreshToken)).status).toBe(401);
+    const byBody = await register();
+    const { headers, body } = bodyRefreshInit(byBody.refreshToken);
+    expect((await logout(headers as Record<string, string>, body as string)).status).toBe(204);
+    await expectError(await me(byBody.accessToken), 401, "invalid_token");
   });
 
   it("with one user's cookie and another session's Bearer, both sessions end", async () => {
     const a = await register();
     const b = await register();
-    const res = await call("/auth/logout", {
-      method: "POST",
-      headers: { Cookie: `${COOKIE}=${a.refreshToken}`, Origin: SPA_ORIGIN, "Content-Type": "application/json", ...bearer(b.accessToken) },
-    });
-    expect(res.status).toBe(204);
-    expect((await refreshWithCookie(a.refreshToken)).status).toBe(401);
-    expect((await refreshWithCookie(b.refreshToken)).status).toBe(401);
-    expect((await me(a.accessToken)).status).toBe(401);
-    expect((await me(b.accessToken)).status).toBe(401);
+    expect((await logout({ ...withCookie(a.refreshToken), ...bearer(b.accessToken) })).status).toBe(204);
+    for (const user of [a, b]) {
+      await expectInvalidGrant(await refreshWithCookie(user.refreshToken));
+      await expectError(await me(user.accessToken), 401, "invalid_token");
+    }
   });
 
   it("is idempotent: logging out again, or without anything, is 204", async () => {
-    expect((await call("/auth/logout", { method: "POST" })).status).toBe(204);
+    const user = await register();
+    expect((await logout(withCookie(user.refreshToken))).status).toBe(204);
+    expect((await logout(withCookie(user.refreshToken))).status).toBe(204);
+    expect((await logout({})).status).toBe(204);
+    expect((await eventsOf(user.sid)).filter((e) => e.type === "logout")).toHaveLength(1);
   });
 });
 
@@ -110,65 +155,26 @@ describe("POST /auth/logout-all", () => {
     const phone = await register();
     const laptop = await login(phone.email);
     const tablet = await login(phone.email);
-    const phoneRefreshed = await refreshWithCookie(phone.refreshToken);
-    const phoneAccess = ((await phoneRefreshed.json()) as { access_token: string }).access_token;
-    const res = await call("/auth/logout-all", { method: "POST", headers: bearer(laptop.accessToken) });
-    expect(res.status).toBe(204);
-    for (const token of [phone.accessToken, phoneAccess, laptop.accessToken, tablet.accessToken]) {
-      expect((await me(token)).status).toBe(401);
+    const phoneRefreshed = await rotate(phone.refreshToken);
+    expect((await call("/auth/logout-all", { method: "POST", headers: bearer(laptop.accessToken) })).status).toBe(204);
+    for (const token of [phone.accessToken, phoneRefreshed.accessToken, laptop.accessToken, tablet.accessToken]) {
+      await expectError(await me(token), 401, "invalid_token");
     }
-    for (const refresh of [refreshCookieOf(phoneRefreshed)!, laptop.refreshToken, tablet.refreshToken]) {
-      expect((await refreshWithCookie(refresh)).status).toBe(401);
-    }
+    for (const refresh of [phoneRefreshed.refreshToken, laptop.refreshToken, tablet.refreshToken]) await expectInvalidGrant(await refreshWithCookie(refresh));
+    for (const device of [phone, laptop, tablet]) expect((await familyRow(device.sid)).revoked_reason).toBe("logout_all");
+    expect((await eventsOf(laptop.sid)).map((e) => e.type)).toEqual(["login", "logout_all"]);
+    // The cutoff covers the second it was written in; a login after it works.
+    await nextSecond();
     const again = await login(phone.email);
     expect((await me(again.accessToken)).status).toBe(200);
-    expect(await env.DB.prepare("select count(*) as n from auth_events where type = 'logout_all'").first("n")).toBe(1);
+    expect((await refreshWithCookie(again.refreshToken)).status).toBe(200);
   });
 
   it("leaves other users alone", async () => {
     const a = await register();
     const b = await register();
-    await call("/auth/logout-all", { method: "POST", headers: bearer(a.accessToken) });
+    expect((await call("/auth/logout-all", { method: "POST", headers: bearer(a.accessToken) })).status).toBe(204);
     expect((await me(b.accessToken)).status).toBe(200);
-  });
-});
-
-describe("scheduled housekeeping", () => {
-  async function runCron() {
-    const ctx = createExecutionContext();
-    await worker.scheduled!(createScheduledController({ scheduledTime: Date.now(), cron: "17 * * * *" }), env, ctx);
-    await waitOnExecutionContext(ctx);
-  }
-  const count = async (sql: string, ...args: unknown[]) => (await env.DB.prepare(sql).bind(...args).first<{ n: number }>("n")) as unknown as number;
-
-  it("deletes long-ended families, expired tokens and old events, and nothing live", async () => {
-    const live = await register();
-    const liveChild = refreshCookieOf(await refreshWithCookie(live.refreshToken))!;
-    const ended = await register();
-    const longAgo = Date.now() - 8 * 24 * 3600 * 1000;
-    await env.DB.prepare("update sessions set revoked_at = ?, revoked_reason = 'logout' where id = ?").bind(longAgo, sidOf(ended.accessToken)).run();
-    const recentlyRevoked = await register();
-    await env.DB.prepare("update sessions set revoked_at = ? where id = ?").bind(Date.now(), sidOf(recentlyRevoked.accessToken)).run();
-    await env.DB.prepare("insert into auth_events (type, created_at) values ('login', ?)").bind(Date.now() - 91 * 24 * 3600 * 1000).run();
-    const expiredToken = await register();
-    await env.DB.prepare("update refresh_tokens set expires_at = ? where session_id = ?").bind(Date.now() - 1000, sidOf(expiredToken.accessToken)).run();
-
-    const idle = await register();
-    const idleSince = Date.now() - 15 * 24 * 3600 * 1000; // 7 days idle timeout + 7 days retention, and more
-    await env.DB.prepare("update refresh_tokens set created_at = ? where session_id = ?").bind(idleSince, sidOf(idle.accessToken)).run();
-    await env.DB.prepare("update sessions set created_at = ? where id = ?").bind(idleSince, sidOf(idle.accessToken)).run();
-
-    await runCron();
-
-    expect(await count("select count(*) as n from sessions where id = ?", sidOf(idle.accessToken))).toBe(0);
-
-    expect(await count("select count(*) as n from sessions where id = ?", sidOf(ended.accessToken))).toBe(0);
-    expect(await count("select count(*) as n from refresh_tokens where session_id = ?", sidOf(ended.accessToken))).toBe(0);
-    expect(await count("select count(*) as n from sessions where id = ?", sidOf(recentlyRevoked.accessToken))).toBe(1);
-    expect(await count("select count(*) as n from refresh_tokens where session_id = ?", sidOf(expiredToken.accessToken))).toBe(0);
-    expect(await count("select count(*) as n from auth_events where created_at < ?", Date.now() - 90 * 24 * 3600 * 1000)).toBe(0);
-    // The live family keeps its used parent (needed for reuse detection) and its current token.
-    expect(await count("select count(*) as n from refresh_tokens where session_id = ?", sidOf(live.accessToken))).toBe(2);
-    expect((await refreshWithCookie(liveChild)).status).toBe(200);
+    expect((await familyRow(b.sid)).revoked_at).toBeNull();
   });
 });

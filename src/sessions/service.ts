@@ -180,6 +180,8 @@ export function createSessionService(deps: SessionDeps) {
         // A family migrated with a live legacy token holds it as generation 0.
         ({ familyId, generation } = { familyId: legacy.familyId, generation: 0 });
       }
+      // A rotation commits: everything the answer needs must be usable before it.
+      await tokens.ensureSigningKey();
       const child = await mintRefreshToken(await deps.refreshKeys(), familyId, generation + 1);
       const [childHash, sealedChild] = await Promise.all([hashRefreshToken(child), sealChildToken(presented.token, child)]);
       const rotated = await families.rotate({ familyId, generation, presentedHash, childHash, sealedChild, clientId, live: livenessBounds(config, at) });

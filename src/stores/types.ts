@@ -99,7 +99,7 @@ export interface FamilyStore {
   find(familyId: string): Promise<FamilyState | undefined>;
   /** The family of a refresh token issued before the upgrade (stored one row per token). */
   findLegacyToken(tokenHash: string): Promise<{ familyId: string } | undefined>;
-  /** Revokes the live (unrevoked) families in scope and records the event, atomically; returns their ids. */
+  /** Revokes the unrevoked families in scope and, if there were any, records the event, atomically; returns their ids. */
   revoke(scope: FamilyScope, reason: string, event: SecurityEvent, now: number): Promise<string[]>;
   listLive(userId: string, live: LivenessBounds): Promise<FamilyRecord[]>;
 }

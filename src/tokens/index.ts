@@ -65,6 +65,15 @@ export function createTokenService({ keys, config, revocation, now }: TokenServi
       return { accessToken: await signJwt(claims, await keys()), expiresIn: Math.max(0, exp - nowSeconds()) };
     },
 
+    /**
+     * Loads the signing key (cached per isolate), so that a caller can fail on an unusable key
+     * BEFORE it changes state, rather than after (a committed rotation whose child never reaches
+     * the client).
+     */
+    async ensureSigningKey(): Promise<void> {
+      await keys();
+    },
+
     /** Signature and claims only: for logout, which accepts a revoked token as proof of what to end. */
     verify,
 

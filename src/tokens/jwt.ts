@@ -43,6 +43,8 @@ export function signJwt(claims: AccessTokenClaims, keys: KeyMaterial): Promise<s
     .sign(keys.signingKey);
 }
 
+const isNonEmptyString = (value: unknown): value is string => typeof value === "string" && value.length > 0;
+
 /** Any token that must not be accepted; the message is safe to show. */
 export class InvalidJwtError extends Error {}
 
@@ -65,7 +67,8 @@ export async function verifyJwt(token: string, keys: KeyMaterial, expected: Audi
     throw new InvalidJwtError("The access token is invalid.");
   }
   const { sub, jti, sid, client_id, iat, exp, role } = payload;
-  if (typeof sub !== "string" || typeof jti !== "string" || typeof sid !== "string" || typeof client_id !== "string" || typeof iat !== "number" || typeof exp !== "number") {
+  // Present is not enough: an empty subject, token id, session or client names nobody.
+  if (!isNonEmptyString(sub) || !isNonEmptyString(jti) || !isNonEmptyString(sid) || !isNonEmptyString(client_id) || typeof iat !== "number" || typeof exp !== "number") {
     throw new InvalidJwtError("The access token has malformed claims.");
   }
   // jose only checks that exp is not past. A token this service issued is never issued in the

@@ -5,8 +5,8 @@
 import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import type { FamilyRecord, FamilyScope, FamilyState, FamilyStore, LivenessBounds, Rotation, SecurityEvent, TokenSubject } from "../types";
 import { guardStorage } from "../guard";
-import type { Database, Databases } from "./databases";
-import { insertEvent, logEvent } from "./events";
+import { d1Statement, type Database, type Databases } from "./databases";
+import { insertEventIf, logEvent } from "./events";
 import { liveFamily } from "./liveness";
 import { legacyRefreshTokens, sessions, users } from "./schema";
 
@@ -77,16 +77,19 @@ function queriesOf(db: Database) {
   return queries;
 }
 
+/** The families a scope names. */
+function inScope(scope: FamilyScope) {
+  return "familyId" in scope
+    ? and(eq(sessions.id, scope.familyId), scope.userId ? eq(sessions.userId, scope.userId) : undefined)
+    : and(eq(sessions.userId, scope.userId), scope.exceptFamilyId ? sql`${sessions.id} <> ${scope.exceptFamilyId}` : undefined);
+}
+
 /** The UPDATE that revokes the live families in scope (for a batch). */
 export function revokeFamiliesStatement(db: Database, scope: FamilyScope, reason: string, now: number) {
-  const inScope =
-    "familyId" in scope
-      ? and(eq(sessions.id, scope.familyId), scope.userId ? eq(sessions.userId, scope.userId) : undefined)
-      : and(eq(sessions.userId, scope.userId), scope.exceptFamilyId ? sql`${sessions.id} <> ${scope.exceptFamilyId}` : undefined);
   return db
     .update(sessions)
     .set({ revokedAt: now, revokedReason: reason, tokenHash: null, previousHash: null, sealedToken: null })
-    .where(and(inScope, isNull(sessions.revokedAt)))
+    .where(and(inScope(scope), isNull(sessions.revokedAt)))
     .returning({ id: sessions.id });
 }
 
@@ -129,9 +132,15 @@ export class D1FamilyStore implements FamilyStore {
 
   async revoke(scope: FamilyScope, reason: string, event: SecurityEvent, now: number): Promise<string[]> {
     const db = this.databases.forKey("familyId" in scope ? scope.familyId : scope.userId);
-    const [revoked] = await guardStorage(() => db.batch([revokeFamiliesStatement(db, scope, reason, now), insertEvent(db, event, now)]));
-    logEvent(event, now);
-    return revoked.map((row) => row.id);
+    // The event only if this batch revoked something: a repeated logout (or a retry after a lost
+    // response) ends nothing and records nothing.
+    const revokedByThisBatch = sql`exists (select 1 from ${sessions} where ${and(inScope(scope), eq(sessions.revokedAt, now), eq(sessions.revokedReason, reason))})`;
+    const [revoked] = await guardStorage(() =>
+      db.$client.batch<{ id: string }>([d1Statement(db, revokeFamiliesStatement(db, scope, reason, now)), d1Statement(db, insertEventIf(event, now, revokedByThisBatch))]),
+    );
+    const ids = (revoked?.results ?? []).map((row) => row.id);
+    if (ids.length > 0) logEvent(event, now);
+    return ids;
   }
 
   listLive(userId: string, live: LivenessBounds): Promise<FamilyRecord[]> {
