@@ -5,7 +5,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { delimiter, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 
@@ -33,10 +33,6 @@ beforeAll(() => {
   // Compiled against dist/ by package name, so it fails if the build or the exports map is wrong.
   execFileSync(process.execPath, [join(packageDir, "..", "node_modules", "typescript", "bin", "tsc"), "-p", consumerDir], { stdio: "pipe" });
 }, 120_000);
-
-function onPath(command: string): boolean {
-  return (process.env.PATH ?? "").split(delimiter).some((dir) => dir !== "" && existsSync(join(dir, command)));
-}
 
 /** Every package a built module imports, directly or through the package's own modules. */
 function packagesReachedFrom(entry: string, seen = new Set<string>(), packages = new Set<string>()): Set<string> {
@@ -76,14 +72,5 @@ describe("the built package", () => {
 
   it("compiles and runs a consumer that imports it by name (NodeNext, plain Node)", () => {
     expect(JSON.parse(execFileSync(process.execPath, [consumerScript], { encoding: "utf8" }))).toEqual(CONSUMER_OUTPUT);
-  });
-
-  // Bun and Deno are not dev dependencies: these run (and otherwise show as skipped) when found on PATH.
-  it.skipIf(!onPath("bun"))("runs the same consumer under Bun", () => {
-    expect(JSON.parse(execFileSync("bun", [consumerScript], { encoding: "utf8" }))).toEqual(CONSUMER_OUTPUT);
-  });
-
-  it.skipIf(!onPath("deno"))("runs the same consumer under Deno", () => {
-    expect(JSON.parse(execFileSync("deno", ["run", "--allow-read", "--allow-env", consumerScript], { encoding: "utf8" }))).toEqual(CONSUMER_OUTPUT);
   });
 });
