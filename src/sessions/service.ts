@@ -197,7 +197,7 @@ export function createSessionService(deps: SessionDeps) {
       const parsed = parseRefreshToken(presented.refreshToken);
       const fromRefreshToken = parsed && (await familyNamedBy(parsed));
       if (fromRefreshToken) ended.set(fromRefreshToken, (await families.find(fromRefreshToken))?.userId);
-      // A revoked or expired access token still says which session to end.
+      // A revoked access token still says which session to end (an expired one no longer does).
       const claims = presented.accessToken ? await tokens.verify(presented.accessToken).catch(() => undefined) : undefined;
       if (claims) ended.set(claims.sid, claims.sub);
       for (const [familyId, userId] of ended) {
