@@ -4,7 +4,7 @@
  * All timestamps are Unix epoch milliseconds.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
@@ -12,11 +12,34 @@ export const users = sqliteTable("users", {
   email: text("email").notNull().unique(),
   /** PHC-style string, see src/passwords. */
   passwordHash: text("password_hash").notNull(),
-  role: text("role").notNull().default("user"),
+  /**
+   * DEPRECATED, no longer read or written (roles are in `user_roles`). Kept for one release so
+   * that a rollback to the previous code still finds it; dropped together with the `role` claim.
+   */
+  legacyRole: text("role").notNull().default("user"),
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
   disabledAt: integer("disabled_at"),
 });
+
+/**
+ * A user's roles, one row each (a user may hold several; at most 16, see src/roles). The access
+ * token's `roles` claim, and through ROLE_PERMISSIONS its `scope`. The primary key (user_id, role)
+ * is also the index by user: every read is by user id.
+ */
+export const userRoles = sqliteTable(
+  "user_roles",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    role: text("role").notNull(),
+    grantedAt: integer("granted_at").notNull(),
+    /** Who granted it: an admin's user id, "admin-api-token", or null (at registration, or by a migration). */
+    grantedBy: text("granted_by"),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.role] })],
+);
 
 /**
  * A refresh-token family (a session, one login on one device): one row whatever the number of
@@ -91,6 +114,8 @@ export const securityEventTypes = [
   "password_changed",
   "user_disabled",
   "user_enabled",
+  "role_granted",
+  "role_revoked",
 ] as const;
 export type SecurityEventType = (typeof securityEventTypes)[number];
 
@@ -105,6 +130,8 @@ export const authEvents = sqliteTable(
     ip: text("ip"),
     userAgent: text("user_agent"),
     detail: text("detail"),
+    /** Who made the change, when it is not the user: an admin's user id or "admin-api-token". */
+    actorId: text("actor_id"),
     createdAt: integer("created_at").notNull().default(sql`(unixepoch() * 1000)`),
   },
   (t) => [index("auth_events_created_at_idx").on(t.createdAt), index("auth_events_user_id_idx").on(t.userId)],
