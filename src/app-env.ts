@@ -1,3 +1,4 @@
+import type { Actor } from "./client-info";
 import type { Env } from "./env";
 import type { Services } from "./services";
 import type { AccessTokenClaims } from "./tokens";
@@ -10,5 +11,7 @@ export interface AppEnv {
     services: Services;
     /** Set by the Bearer middleware once the token is verified and not revoked. */
     claims: AccessTokenClaims;
+    /** Set by the /admin authorisation middleware: who makes the change. */
+    actor: Actor;
   };
 }

@@ -5,6 +5,14 @@ export interface ClientInfo {
   userAgent: string | null;
 }
 
+/** The id the ADMIN_API_TOKEN secret acts under in audit events (there is no user behind it). */
+export const ADMIN_API_TOKEN_ACTOR = "admin-api-token";
+
+/** Who makes an administrative change: an admin's user id or {@link ADMIN_API_TOKEN_ACTOR}, and from where. */
+export interface Actor extends ClientInfo {
+  id: string;
+}
+
 /**
  * The network a client's address stands for: an IPv4 address as is, an IPv6 address as its /64
  * (one subscriber gets a whole /64, so counting single addresses would hand out endless fresh

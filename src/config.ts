@@ -12,6 +12,18 @@ const seconds = (fallback: number, min = 0) =>
 const BINDING_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const CLIENT_ID = /^[A-Za-z0-9._~-]{1,64}$/;
 
+/** A role name: what `user_roles` holds and the access token's `roles` claim lists. */
+export const ROLE_NAME = /^[a-z][a-z0-9_:-]{0,31}$/;
+/** A permission: an RFC 6749 scope-token (no space, quote or backslash), at most 64 characters. */
+export const PERMISSION_NAME = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
+/**
+ * Every permission of ROLE_PERMISSIONS, joined with spaces, fits in this many characters: the
+ * largest `scope` claim a token can carry, so that tokens stay small (src/roles).
+ */
+export const MAX_SCOPE_LENGTH = 400;
+/** The map when ROLE_PERMISSIONS is not set (wrangler.toml sets the same). */
+const DEFAULT_ROLE_PERMISSIONS = '{"user": ["profile:read"], "admin": ["users:manage", "roles:manage"]}';
+
 /** The client every request that names none belongs to; its origins are ALLOWED_ORIGINS. */
 export const DEFAULT_CLIENT_ID = "web";
 
@@ -30,7 +42,14 @@ const ConfigSchema = z.object({
   COOKIE_SAMESITE: z._default(z.enum(["Strict", "Lax", "None"]), "Strict"),
   USER_DATABASES: z._default(z.string(), "DB"),
   OAUTH_CLIENTS: z._default(z.string(), "{}"),
+  ROLE_PERMISSIONS: z._default(z.string(), DEFAULT_ROLE_PERMISSIONS),
 });
+
+/** `ROLE_PERMISSIONS`: `{"<role>": ["<permission>", ...], ...}`. */
+const RolePermissionsSchema = z.record(z.string().check(z.regex(ROLE_NAME)), z.array(z.string().check(z.regex(PERMISSION_NAME))));
+
+/** Role -> the permissions it grants. A role that is not a key grants none. */
+export type RolePermissions = ReadonlyMap<string, readonly string[]>;
 
 /** A public OAuth client (no secret); a browser client lists the origins its pages run on. */
 export interface ClientConfig {
@@ -54,6 +73,8 @@ export interface Config {
   cookieSameSite: "Strict" | "Lax" | "None";
   /** D1 binding names users are spread over, in placement order (DESIGN.md, Scale). */
   userDatabases: readonly string[];
+  /** ROLE_PERMISSIONS: what each role grants, as the access token's `scope`. */
+  rolePermissions: RolePermissions;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -90,6 +111,7 @@ export function getConfig(env: object): Config {
     clients,
     cookieSameSite: v.COOKIE_SAMESITE,
     userDatabases,
+    rolePermissions: parseRolePermissions(v.ROLE_PERMISSIONS),
   };
   cache.set(env, config);
   return config;
@@ -113,4 +135,27 @@ function parseClients(json: string, defaultOrigins: string[]): Map<string, Clien
     clients.set(id, { id, origins: [...new Set(origins)] });
   }
   return clients;
+}
+
+/**
+ * Parses ROLE_PERMISSIONS. Refused: invalid JSON, a role or permission name outside the grammar, and
+ * more permissions in all than fit in {@link MAX_SCOPE_LENGTH} (the largest `scope` a token can carry).
+ */
+function parseRolePermissions(json: string): RolePermissions {
+  let parsed;
+  try {
+    parsed = RolePermissionsSchema.safeParse(JSON.parse(json));
+  } catch {
+    throw new ConfigurationError("ROLE_PERMISSIONS is not valid JSON.");
+  }
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigurationError(`Invalid ROLE_PERMISSIONS ${issue?.path.join(".")}: ${issue?.message}`);
+  }
+  const map = new Map(Object.entries(parsed.data).map(([role, permissions]) => [role, [...new Set(permissions)].sort()]));
+  const everyPermission = new Set([...map.values()].flat());
+  if ([...everyPermission].join(" ").length > MAX_SCOPE_LENGTH) {
+    throw new ConfigurationError(`ROLE_PERMISSIONS names more permissions than fit in a token: at most ${MAX_SCOPE_LENGTH} characters in all, joined by spaces.`);
+  }
+  return map;
 }

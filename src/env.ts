@@ -39,6 +39,8 @@ export interface Env {
   USER_DATABASES?: string;
   /** JSON object of the OAuth clients besides "web": `{"ios": {}, "admin-spa": {"origins": ["https://..."]}}`. */
   OAUTH_CLIENTS?: string;
+  /** JSON object of role -> permissions (the access token's `scope`): `{"user": ["profile:read"], ...}`. */
+  ROLE_PERMISSIONS?: string;
   /** Secret: JSON object of resource-server id -> secret, for the introspection endpoint. */
   RESOURCE_SERVERS?: string;
 }

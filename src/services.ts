@@ -14,17 +14,19 @@ import { getRefreshTokenKeys, type RefreshTokenKeys } from "./keys/refresh-token
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./passwords";
 import { isCommonPassword } from "./passwords/common";
 import { createRevocationService } from "./revocation";
+import { createRoleService } from "./roles/service";
 import { createSessionService } from "./sessions/service";
 import { databasesOf } from "./stores/d1/databases";
 import { D1EventStore } from "./stores/d1/events";
 import { D1FamilyStore } from "./stores/d1/families";
 import { D1HousekeepingStore } from "./stores/d1/housekeeping";
+import { D1RoleStore } from "./stores/d1/roles";
 import { D1UserStore } from "./stores/d1/users";
 import { KvLockoutStore } from "./stores/kv/lockouts";
 import { KvRevocationStore } from "./stores/kv/revocations";
 import { bindingLimiter } from "./stores/limiters";
 import { analyticsTelemetry } from "./stores/telemetry";
-import type { EventStore, FamilyStore, HousekeepingStore, Limiter, LockoutStore, RefreshTelemetry, RevocationStore, UserStore } from "./stores/types";
+import type { EventStore, FamilyStore, HousekeepingStore, Limiter, LockoutStore, RefreshTelemetry, RevocationStore, RoleStore, UserStore } from "./stores/types";
 import { createTokenService } from "./tokens";
 
 /** The per-network limiters the HTTP layer applies before a route runs (wrangler.toml `[[ratelimits]]`). */
@@ -34,6 +36,7 @@ export type NetworkLimiterName = (typeof NETWORK_LIMITERS)[number];
 /** Everything the services persist to or count against. */
 export interface Stores {
   users: UserStore;
+  roles: RoleStore;
   families: FamilyStore;
   events: EventStore;
   revocations: RevocationStore;
@@ -101,10 +104,12 @@ export function assembleServices({ stores, config, keys, refreshKeys, now = Date
     now,
     newUserId: stores.placement.newUserId,
   });
+  const roles = createRoleService({ roles: stores.roles, sessions, revocation, config, now, onRolesChanged: accounts.forgetProfile });
   return {
     config,
     clients: createClientRegistry({ config, resourceServers }),
     accounts,
+    roles,
     sessions,
     tokens,
     revocation,
@@ -122,6 +127,7 @@ export function bindingStores(env: Env, config: Config): Stores {
   const limiter = (name: keyof Env & `${string}_RATE_LIMITER`) => bindingLimiter(env[name] as RateLimit | undefined, name);
   return {
     users: new D1UserStore(databases),
+    roles: new D1RoleStore(databases),
     families: new D1FamilyStore(databases),
     events: new D1EventStore(databases),
     revocations: new KvRevocationStore(env.REVOCATIONS),

@@ -136,7 +136,7 @@ describe("disabled users", () => {
   const admin = (path: string, token = "test-admin-token") =>
     callWith({ ADMIN_API_TOKEN: "test-admin-token" }, path, { method: "POST", headers: { ...bearer(token), "CF-Connecting-IP": "192.0.2.9", "User-Agent": "admin-cli/1.0" } });
   const userEvents = async (userId: string) =>
-    (await databaseOf(userId).prepare("select type, ip, user_agent, detail from auth_events where user_id = ? and type like 'user_%' order by id").bind(userId).all()).results;
+    (await databaseOf(userId).prepare("select type, ip, user_agent, detail, actor_id from auth_events where user_id = ? and type like 'user_%' order by id").bind(userId).all()).results;
 
   it("cannot log in or refresh, and their live access tokens are refused; enabling lets them log in again", async () => {
     const user = await register();
@@ -157,8 +157,8 @@ describe("disabled users", () => {
     expect((await me(again.accessToken)).status).toBe(200);
     expect(again.userId).toBe(user.userId);
     expect(await userEvents(user.userId)).toEqual([
-      { type: "user_disabled", ip: "192.0.2.9", user_agent: "admin-cli/1.0", detail: "admin" },
-      { type: "user_enabled", ip: "192.0.2.9", user_agent: "admin-cli/1.0", detail: "admin" },
+      { type: "user_disabled", ip: "192.0.2.9", user_agent: "admin-cli/1.0", detail: "admin", actor_id: "admin-api-token" },
+      { type: "user_enabled", ip: "192.0.2.9", user_agent: "admin-cli/1.0", detail: "admin", actor_id: "admin-api-token" },
     ]);
   });
 
@@ -169,11 +169,16 @@ describe("disabled users", () => {
     await expectInvalidGrant(await refreshWithCookie(user.refreshToken));
   });
 
-  it("admin endpoints need the admin token, answer 404 for an unknown user, and do not exist without a token configured", async () => {
+  it("admin endpoints need the admin token (or an access token granting users:manage) and answer 404 for an unknown user", async () => {
     const user = await register();
     await expectError(await admin(`/admin/users/${user.userId}/disable`, "wrong"), 401, "invalid_token");
+    const forbidden = await admin(`/admin/users/${user.userId}/disable`, user.accessToken);
+    await expectError(forbidden, 403, "insufficient_scope");
+    expect(forbidden.headers.get("WWW-Authenticate")).toBe('Bearer realm="auth", error="insufficient_scope", scope="users:manage"');
     await expectError(await admin(`/admin/users/${crypto.randomUUID()}/disable`), 404, "invalid_request");
-    await expectError(await callWith({}, `/admin/users/${user.userId}/disable`, { method: "POST", headers: bearer("x") }), 404, "invalid_request");
+    // Without the ADMIN_API_TOKEN secret, that token is no credential at all.
+    await expectError(await callWith({}, `/admin/users/${user.userId}/disable`, { method: "POST", headers: bearer("test-admin-token") }), 401, "invalid_token");
     expect((await me(user.accessToken)).status).toBe(200);
   });
+
 });

@@ -16,10 +16,10 @@ describe("POST /auth/register", () => {
     expect(res.status).toBe(201);
     expect(res.headers.get("Cache-Control")).toBe("no-store");
     const body = (await res.json()) as Record<string, any>;
-    expect(body).toMatchObject({ user: { email, role: "user" }, token_type: "Bearer", expires_in: 900 });
-    expect(Object.keys(body.user).sort()).toEqual(["created_at", "email", "id", "role"]);
+    expect(body).toMatchObject({ user: { email, role: "user", roles: ["user"] }, token_type: "Bearer", expires_in: 900 });
+    expect(Object.keys(body.user).sort()).toEqual(["created_at", "email", "id", "role", "roles"]);
     const claims = decodePayload(body.access_token);
-    expect(claims).toMatchObject({ sub: body.user.id, client_id: "web", role: "user", exp: (claims.iat as number) + 900 });
+    expect(claims).toMatchObject({ sub: body.user.id, client_id: "web", roles: ["user"], scope: "profile:read", role: "user", exp: (claims.iat as number) + 900 });
     const sid = claims.sid as string;
     const refreshToken = refreshCookieOf(res)!;
     expect(refreshToken).toMatch(REFRESH_TOKEN_SHAPE);
@@ -155,7 +155,7 @@ describe("caching", () => {
       await call("/auth/nope"),
       await call("/admin/users/x/disable", { method: "POST" }),
     ];
-    expect(answers.map((res) => res.status)).toEqual([200, 401, 401, 401, 204, 404, 404]);
+    expect(answers.map((res) => res.status)).toEqual([200, 401, 401, 401, 204, 404, 401]);
     for (const res of answers) expect(res.headers.get("Cache-Control")).toBe("no-store");
   });
 });

@@ -8,9 +8,9 @@ import { INVALID_TOKEN_CHALLENGE } from "./hardening";
 const ISSUER = "http://localhost:8787";
 /**
  * Claim checks of the shared forgery list that the service does not make yet: it issues no
- * roles, scope or email_verified so far. Remove each as the service starts checking it.
+ * email_verified so far. Remove each as the service starts checking it.
  */
-const NOT_CHECKED_YET = new Set(["roles", "scope", "email_verified"]);
+const NOT_CHECKED_YET = new Set(["email_verified"]);
 let user: Login;
 let signingKey: CryptoKey;
 let kid: string;

@@ -18,6 +18,8 @@ import type {
   RefreshDataPoint,
   RefreshTelemetry,
   RevocationStore,
+  RoleGrant,
+  RoleStore,
   Rotation,
   SecurityEvent,
   UserCutoff,
@@ -32,7 +34,10 @@ interface StoredFamily extends FamilyRecord {
 
 /** Everything the memory stores hold, open for tests to look into (and tamper with). */
 export class MemoryStorage {
-  readonly users = new Map<string, UserRecord>();
+  /** Users without their roles, which are in `roles`. */
+  readonly users = new Map<string, Omit<UserRecord, "roles">>();
+  /** User id -> its role grants, oldest first. */
+  readonly roles = new Map<string, RoleGrant[]>();
   readonly families = new Map<string, StoredFamily>();
   readonly events: (SecurityEvent & { at: number })[] = [];
   /** Hash of a pre-upgrade refresh token -> its family. */
@@ -42,6 +47,12 @@ export class MemoryStorage {
   readonly telemetry: RefreshDataPoint[] = [];
 
   constructor(readonly now: () => number) {}
+
+  /** A stored user with its roles, as a fresh copy (D1 returns fresh rows too). */
+  userWithRoles(id: string): UserRecord | undefined {
+    const user = this.users.get(id);
+    return user && { ...user, roles: (this.roles.get(id) ?? []).map((grant) => grant.role) };
+  }
 
   kvGet(key: string): string | null {
     const entry = this.kv.get(key);
@@ -79,17 +90,18 @@ export class MemoryUserStore implements UserStore {
   async findByEmail(email: string) {
     const normalized = email.trim().toLowerCase();
     const user = [...this.storage.users.values()].find((candidate) => candidate.email === normalized);
-    return user && { ...user };
+    return user && this.storage.userWithRoles(user.id);
   }
 
   async findById(id: string) {
-    const user = this.storage.users.get(id);
-    return user && { ...user };
+    return this.storage.userWithRoles(id);
   }
 
   async register(user: UserRecord, family: NewFamily, event: SecurityEvent) {
     if (await this.findByEmail(user.email)) return "email_taken" as const;
-    this.storage.users.set(user.id, { ...user });
+    const { roles, ...columns } = user;
+    this.storage.users.set(user.id, columns);
+    this.storage.roles.set(user.id, roles.map((role) => ({ role, grantedAt: user.createdAt, grantedBy: null })));
     this.storage.families.set(family.id, familyRow(family));
     this.storage.events.push({ ...event, at: user.createdAt });
     return "created" as const;
@@ -125,8 +137,8 @@ export class MemoryFamilyStore implements FamilyStore {
   constructor(private readonly storage: MemoryStorage) {}
 
   private stateOf(family: StoredFamily) {
-    const user = this.storage.users.get(family.userId);
-    return { userDisabledAt: user?.disabledAt ?? null, subject: { userId: family.userId, role: user?.role ?? "user" } };
+    const user = this.storage.userWithRoles(family.userId);
+    return { userDisabledAt: user?.disabledAt ?? null, subject: { userId: family.userId, roles: user?.roles ?? [] } };
   }
 
   async rotate({ familyId, generation, presentedHash, childHash, sealedChild, live, clientId }: Rotation) {
@@ -184,6 +196,31 @@ export class MemoryRevocationStore implements RevocationStore {
       familyRevoked: this.storage.kvGet(`revoked-sid:${token.sid}`) !== null,
       userCutoff: cutoff === null ? null : (JSON.parse(cutoff) as UserCutoff),
     };
+  }
+}
+
+export class MemoryRoleStore implements RoleStore {
+  constructor(private readonly storage: MemoryStorage) {}
+
+  async list(userId: string) {
+    if (!this.storage.users.has(userId)) return undefined;
+    return (this.storage.roles.get(userId) ?? []).map((grant) => ({ ...grant }));
+  }
+
+  async grant({ userId, grant, maxRoles, event }: { userId: string; grant: RoleGrant; maxRoles: number; event: SecurityEvent }) {
+    const held = this.storage.roles.get(userId) ?? [];
+    if (!this.storage.users.has(userId) || held.some((g) => g.role === grant.role) || held.length >= maxRoles) return false;
+    this.storage.roles.set(userId, [...held, { ...grant }]);
+    this.storage.events.push({ ...event, at: grant.grantedAt });
+    return true;
+  }
+
+  async revoke({ userId, role, event, now }: { userId: string; role: string; event: SecurityEvent; now: number }) {
+    const held = this.storage.roles.get(userId) ?? [];
+    if (!held.some((g) => g.role === role)) return false;
+    this.storage.roles.set(userId, held.filter((g) => g.role !== role));
+    this.storage.events.push({ ...event, at: now });
+    return true;
   }
 }
 

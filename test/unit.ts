@@ -17,6 +17,7 @@ import {
   memoryLimiter,
   memoryLockoutStore,
   MemoryRevocationStore,
+  MemoryRoleStore,
   MemoryStorage,
   memoryTelemetry,
   MemoryUserStore,
@@ -56,6 +57,7 @@ export function unitServices(options: UnitOptions = {}) {
   const unlimited = memoryLimiter(storage);
   const base: Stores = {
     users: new MemoryUserStore(storage),
+    roles: new MemoryRoleStore(storage),
     families: new MemoryFamilyStore(storage),
     events: memoryEventStore(storage),
     revocations: new MemoryRevocationStore(storage),

@@ -7,7 +7,7 @@ describe("register", () => {
   it("creates the user with a first session and a register event; the email is normalised", async () => {
     const unit = unitServices();
     const { user, session } = await unit.services.accounts.register({ email: "  Ada@Example.COM ", password: PASSWORD }, "web", CLIENT);
-    expect(user).toMatchObject({ email: "ada@example.com", role: "user", disabledAt: null });
+    expect(user).toMatchObject({ email: "ada@example.com", roles: ["user"], disabledAt: null });
     expect(unit.storage.families.get(session.familyId)).toMatchObject({ userId: user.id, clientId: "web", generation: 0 });
     expect(unit.storage.events).toMatchObject([{ type: "register", userId: user.id, sessionId: session.familyId, ip: CLIENT.ip }]);
   });
@@ -164,7 +164,7 @@ describe("disable and enable", () => {
   it("disabling ends every session and cuts off every token; enabling lets the user log in again; both recorded with the actor", async () => {
     const unit = unitServices();
     const { user, session } = await unit.register("ada@example.com");
-    const admin = { ip: "192.0.2.200", userAgent: "ops-console" };
+    const admin = { id: "admin-api-token", ip: "192.0.2.200", userAgent: "ops-console" };
     await unit.services.accounts.disable(user.id, admin);
     await expect(unit.services.tokens.authenticate(session.accessToken)).rejects.toMatchObject({ code: "invalid_token" });
     await expect(unit.services.accounts.profile(user.id)).rejects.toMatchObject({ code: "invalid_token" });
@@ -174,15 +174,16 @@ describe("disable and enable", () => {
     const again = await unit.services.accounts.login({ email: "ada@example.com", password: PASSWORD }, "web", CLIENT);
     expect((await unit.services.tokens.authenticate(again.session.accessToken)).sub).toBe(user.id);
     expect(unit.storage.events.filter((e) => e.type === "user_disabled" || e.type === "user_enabled")).toMatchObject([
-      { type: "user_disabled", userId: user.id, ip: admin.ip, userAgent: admin.userAgent },
-      { type: "user_enabled", userId: user.id, ip: admin.ip, userAgent: admin.userAgent },
+      { type: "user_disabled", userId: user.id, ip: admin.ip, userAgent: admin.userAgent, actorId: "admin-api-token" },
+      { type: "user_enabled", userId: user.id, ip: admin.ip, userAgent: admin.userAgent, actorId: "admin-api-token" },
     ]);
   });
 
   it("an unknown user is not_found", async () => {
     const unit = unitServices();
-    await expect(unit.services.accounts.disable(crypto.randomUUID(), CLIENT)).rejects.toMatchObject({ code: "not_found" });
-    await expect(unit.services.accounts.enable(crypto.randomUUID(), CLIENT)).rejects.toMatchObject({ code: "not_found" });
+    const admin = { id: "admin-api-token", ...CLIENT };
+    await expect(unit.services.accounts.disable(crypto.randomUUID(), admin)).rejects.toMatchObject({ code: "not_found" });
+    await expect(unit.services.accounts.enable(crypto.randomUUID(), admin)).rejects.toMatchObject({ code: "not_found" });
     expect(unit.storage.events).toEqual([]);
   });
 });

@@ -2,9 +2,10 @@
  * Accounts: register, log in, change the password, disable and enable, and the user's own view.
  * No HTTP here: results, or DomainErrors.
  */
-import type { ClientInfo } from "../client-info";
+import type { Actor, ClientInfo } from "../client-info";
 import { DomainError, invalidCredentials, invalidRequest, invalidToken, notFound, rateLimited } from "../domain-errors";
 import type { PasswordCheck } from "../passwords";
+import { DEFAULT_ROLE, deprecatedRole } from "../roles/claims";
 import type { RevocationService } from "../revocation";
 import type { IssuedSession, SessionService } from "../sessions/service";
 import type { EventStore, UserRecord, UserStore } from "../stores/types";
@@ -16,16 +17,17 @@ export const MIN_PASSWORD_LENGTH = 8;
 export interface PublicUser {
   id: string;
   email: string;
+  /** DEPRECATED, kept one release: the access token's `role`. */
   role: string;
+  /** Sorted. */
+  roles: string[];
   created_at: string;
 }
 
-export const publicUser = (user: UserRecord): PublicUser => ({
-  id: user.id,
-  email: user.email,
-  role: user.role,
-  created_at: new Date(user.createdAt).toISOString(),
-});
+export const publicUser = (user: UserRecord): PublicUser => {
+  const roles = [...user.roles].sort();
+  return { id: user.id, email: user.email, role: deprecatedRole(roles), roles, created_at: new Date(user.createdAt).toISOString() };
+};
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -54,6 +56,9 @@ const PROFILE_CACHE_MAX = 10_000;
 
 export type AccountService = ReturnType<typeof createAccountService>;
 
+const adminEvent = (type: "user_disabled" | "user_enabled", userId: string, { id, ip, userAgent }: Actor) =>
+  ({ type, userId, ip, userAgent, actorId: id, detail: "admin" }) as const;
+
 export function createAccountService(deps: AccountDeps) {
   const { users, events, sessions, revocation, passwords, lockout, now } = deps;
   const profiles = new Map<string, { user: PublicUser; until: number }>();
@@ -81,12 +86,12 @@ export function createAccountService(deps: AccountDeps) {
         id: deps.newUserId(email),
         email,
         passwordHash: await passwords.hash(input.password),
-        role: "user",
         createdAt: at,
         updatedAt: at,
         disabledAt: null,
+        roles: [DEFAULT_ROLE],
       };
-      const { family, issued } = await sessions.open({ userId: user.id, role: user.role }, clientId, client);
+      const { family, issued } = await sessions.open({ userId: user.id, roles: user.roles }, clientId, client);
       const outcome = await users.register(user, family, { type: "register", userId: user.id, sessionId: family.id, ...client });
       if (outcome === "email_taken") throw new DomainError("email_taken", "An account with this email already exists.");
       return { user, session: issued };
@@ -108,7 +113,7 @@ export function createAccountService(deps: AccountDeps) {
         if (await lockout.recordFailure(pairKey)) throw rateLimited();
         throw invalidCredentials();
       }
-      const { family, issued } = await sessions.open({ userId: user.id, role: user.role }, clientId, client);
+      const { family, issued } = await sessions.open({ userId: user.id, roles: user.roles }, clientId, client);
       const rehash = check.needsRehash ? await passwords.hash(input.password) : undefined;
       const event = { type: "login", userId: user.id, sessionId: family.id, ...client } as const;
       if (!(await users.startFamily({ family, verifiedHash: user.passwordHash, rehash, event }))) throw invalidCredentials();
@@ -141,18 +146,23 @@ export function createAccountService(deps: AccountDeps) {
     },
 
     /** Disables an account: no login, no refresh, every live access token refused (cutoff first). */
-    async disable(userId: string, actor: ClientInfo): Promise<void> {
+    async disable(userId: string, actor: Actor): Promise<void> {
       if (!(await users.findById(userId))) throw notFound("No such user.");
       await revocation.cutOffUser(userId);
-      await users.setDisabled({ userId, disabled: true, event: { type: "user_disabled", userId, ...actor, detail: "admin" }, now: now() });
+      await users.setDisabled({ userId, disabled: true, event: adminEvent("user_disabled", userId, actor), now: now() });
       profiles.delete(userId);
     },
 
     /** Re-enables an account; its old sessions stay revoked, the user logs in again. */
-    async enable(userId: string, actor: ClientInfo): Promise<void> {
-      if (!(await users.setDisabled({ userId, disabled: false, event: { type: "user_enabled", userId, ...actor, detail: "admin" }, now: now() }))) {
+    async enable(userId: string, actor: Actor): Promise<void> {
+      if (!(await users.setDisabled({ userId, disabled: false, event: adminEvent("user_enabled", userId, actor), now: now() }))) {
         throw notFound("No such user.");
       }
+    },
+
+    /** Drops the user's cached profile (after a change to it elsewhere, e.g. its roles). */
+    forgetProfile(userId: string): void {
+      profiles.delete(userId);
     },
 
     /** The caller's own view, from a short per-isolate cache. */

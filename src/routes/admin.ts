@@ -1,36 +1,79 @@
 /**
- * Operator endpoints, enabled only when the ADMIN_API_TOKEN secret is set:
- * POST /admin/users/:id/disable and POST /admin/users/:id/enable (Bearer ADMIN_API_TOKEN).
+ * Operator endpoints:
+ * - POST /admin/users/:id/disable and POST /admin/users/:id/enable (permission `users:manage`);
+ * - GET /admin/users/:id/roles, PUT and DELETE /admin/users/:id/roles/:role (permission `roles:manage`).
+ * Authorised by `Authorization: Bearer <ADMIN_API_TOKEN>` (when that secret is set), or by an access
+ * token whose `scope` grants the permission, whose session is live in D1 and whose user's roles
+ * still grant it (src/roles/service.ts). A valid access token without it: 403 `insufficient_scope`.
  */
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import * as z from "zod/mini";
-import { DomainError, notFound } from "../domain-errors";
 import type { AppEnv } from "../app-env";
+import { ADMIN_API_TOKEN_ACTOR } from "../client-info";
+import { DomainError } from "../domain-errors";
 import { bearerToken } from "../middleware/bearer";
+import type { RoleGrant } from "../stores/types";
 import { clientInfo, pathParams } from "./context";
 
 const digest = async (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
 
-const requireAdminToken = createMiddleware<AppEnv>(async (c, next) => {
-  const expected = c.env.ADMIN_API_TOKEN;
-  if (!expected) throw notFound("No such endpoint.");
-  const presented = bearerToken(c.req.header("Authorization")) ?? "";
-  if (!crypto.subtle.timingSafeEqual(await digest(presented), await digest(expected))) throw new DomainError("invalid_token", "Invalid admin token.");
-  await next();
-});
+/** Constant-time comparison with the ADMIN_API_TOKEN secret; false when it is not set. */
+async function isAdminApiToken(presented: string, expected: string | undefined): Promise<boolean> {
+  if (!expected) return false;
+  return crypto.subtle.timingSafeEqual(await digest(presented), await digest(expected));
+}
+
+/** Lets the request through for the ADMIN_API_TOKEN or an access token granting `permission`, and names the actor. */
+const requirePermission = (permission: string) =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const token = bearerToken(c.req.header("Authorization"));
+    if (!token) throw new DomainError("token_required", "A Bearer token is required: the admin API token or an access token.");
+    if (await isAdminApiToken(token, c.env.ADMIN_API_TOKEN)) {
+      c.set("actor", { id: ADMIN_API_TOKEN_ACTOR, ...clientInfo(c) });
+    } else {
+      const { services } = c.var;
+      const claims = await services.tokens.authenticate(token);
+      await services.roles.authorize(claims, permission);
+      c.set("actor", { id: claims.sub, ...clientInfo(c) });
+    }
+    await next();
+  });
 
 const UserId = pathParams(z.object({ id: z.uuid() }));
+// The role's grammar is the role service's rule (400 naming "role").
+const UserRole = pathParams(z.object({ id: z.uuid(), role: z.string() }));
+
+const grantView = ({ role, grantedAt, grantedBy }: RoleGrant) => ({ role, granted_at: new Date(grantedAt).toISOString(), granted_by: grantedBy });
 
 export const adminRoutes = new Hono<AppEnv>();
-adminRoutes.use(requireAdminToken);
 
-adminRoutes.post("/users/:id/disable", UserId, async (c) => {
-  await c.var.services.accounts.disable(c.req.valid("param").id, clientInfo(c));
+const manageUsers = requirePermission("users:manage");
+const manageRoles = requirePermission("roles:manage");
+
+adminRoutes.post("/users/:id/disable", manageUsers, UserId, async (c) => {
+  await c.var.services.accounts.disable(c.req.valid("param").id, c.var.actor);
   return c.body(null, 204);
 });
 
-adminRoutes.post("/users/:id/enable", UserId, async (c) => {
-  await c.var.services.accounts.enable(c.req.valid("param").id, clientInfo(c));
+adminRoutes.post("/users/:id/enable", manageUsers, UserId, async (c) => {
+  await c.var.services.accounts.enable(c.req.valid("param").id, c.var.actor);
+  return c.body(null, 204);
+});
+
+adminRoutes.get("/users/:id/roles", manageRoles, UserId, async (c) => {
+  const { id } = c.req.valid("param");
+  return c.json({ user_id: id, roles: (await c.var.services.roles.list(id)).map(grantView) });
+});
+
+adminRoutes.put("/users/:id/roles/:role", manageRoles, UserRole, async (c) => {
+  const { id, role } = c.req.valid("param");
+  const { grant, created } = await c.var.services.roles.grant(id, role, c.var.actor);
+  return c.json(grantView(grant), created ? 201 : 200);
+});
+
+adminRoutes.delete("/users/:id/roles/:role", manageRoles, UserRole, async (c) => {
+  const { id, role } = c.req.valid("param");
+  await c.var.services.roles.revoke(id, role, c.var.actor);
   return c.body(null, 204);
 });

@@ -39,7 +39,8 @@ function metadata(issuer: string) {
     introspection_endpoint: `${issuer}/oauth/introspect`,
     introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
     userinfo_endpoint: `${issuer}/oauth/userinfo`,
-    claims_supported: ["iss", "aud", "sub", "iat", "exp", "jti", "client_id", "sid", "role", "email", "email_verified"],
+    // `role` is deprecated (one release): `roles` and `scope` replace it.
+    claims_supported: ["iss", "aud", "sub", "iat", "exp", "jti", "client_id", "sid", "roles", "scope", "role", "email", "email_verified"],
   };
 }
 

@@ -233,8 +233,9 @@ export function createSessionService(deps: SessionDeps) {
     },
 
     /**
-     * RFC 7662: the claims of an access token that is valid, unrevoked in KV, and whose family is
-     * live in D1 right now (so a logout anywhere is seen at once); undefined for anything else.
+     * RFC 7662: the claims of an access token that is valid, unrevoked in KV, whose family is live
+     * in D1 right now (so a logout anywhere is seen at once) and whose user still holds every role it
+     * claims; undefined for anything else.
      */
     async introspect(accessToken: string): Promise<AccessTokenClaims | undefined> {
       const claims = await tokens.verify(accessToken).catch((err: unknown) => {
@@ -244,6 +245,8 @@ export function createSessionService(deps: SessionDeps) {
       if (!claims || (await revocation.isRevoked(claims))) return undefined;
       const family = await families.find(claims.sid);
       if (!family || family.userId !== claims.sub || !isLive(family, livenessBounds(config, now()))) return undefined;
+      // A role revoked since the token was issued ends it here at once, whatever KV says.
+      if (!claims.roles.every((role) => family.subject.roles.includes(role))) return undefined;
       return claims;
     },
 
@@ -266,13 +269,15 @@ export function createSessionService(deps: SessionDeps) {
 
     /**
      * For requests that change security state: the caller's family must be live in D1 now, not
-     * only unrevoked in KV, whose revocations take about a minute to reach every location.
+     * only unrevoked in KV, whose revocations take about a minute to reach every location. Returns
+     * the family, with its user's roles now.
      */
-    async requireLive(claims: { sid: string; sub: string }): Promise<void> {
+    async requireLive(claims: { sid: string; sub: string }): Promise<FamilyState> {
       const family = await families.find(claims.sid);
       if (!family || family.userId !== claims.sub || !isLive(family, livenessBounds(config, now()))) {
         throw invalidToken("The session of this access token has ended.");
       }
+      return family;
     },
 
     /** Revokes one family (KV, then D1 with the event). */

@@ -12,16 +12,26 @@ export interface UserRecord {
   id: string;
   email: string;
   passwordHash: string;
-  role: string;
   createdAt: number;
   updatedAt: number;
   disabledAt: number | null;
+  /** The user's roles (`user_roles`), in no particular order. */
+  roles: string[];
 }
 
 /** What an access token says about its user, read together with the family on every rotation. */
 export interface TokenSubject {
   userId: string;
+  /** The user's roles now, in no particular order. */
+  roles: string[];
+}
+
+/** One role of a user. */
+export interface RoleGrant {
   role: string;
+  grantedAt: number;
+  /** An admin's user id, "admin-api-token", "migration", or null (given at registration). */
+  grantedBy: string | null;
 }
 
 export interface NewFamily {
@@ -84,8 +94,10 @@ export interface SecurityEvent {
   sessionId?: string | null;
   ip?: string | null;
   userAgent?: string | null;
-  /** Short machine-readable detail (e.g. a reason). Never a token, password, hash or email. */
+  /** Short machine-readable detail (e.g. a reason, a role). Never a token, password, hash or email. */
   detail?: string | null;
+  /** Who made the change when it is not the user: an admin's user id or "admin-api-token". */
+  actorId?: string | null;
 }
 
 export type FamilyScope = { familyId: string; userId?: string } | { userId: string; exceptFamilyId?: string };
@@ -107,7 +119,7 @@ export interface FamilyStore {
 export interface UserStore {
   findByEmail(email: string): Promise<UserRecord | undefined>;
   findById(id: string): Promise<UserRecord | undefined>;
-  /** Creates the user with its first family and the event, atomically. */
+  /** Creates the user with its roles, its first family and the event, atomically. */
   register(user: UserRecord, family: NewFamily, event: SecurityEvent): Promise<"created" | "email_taken">;
   /**
    * Starts a family (and stores `rehash`, if given) only if the user still has `verifiedHash` and
@@ -119,6 +131,19 @@ export interface UserStore {
   changePassword(input: { userId: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }): Promise<void>;
   /** Disables (revoking every family) or re-enables a user, with the event; false for an unknown user. */
   setDisabled(input: { userId: string; disabled: boolean; event: SecurityEvent; now: number }): Promise<boolean>;
+}
+
+/** The roles of users (`user_roles`); each change commits with its event. */
+export interface RoleStore {
+  /** The user's roles, oldest grant first; undefined for an unknown user. */
+  list(userId: string): Promise<RoleGrant[] | undefined>;
+  /**
+   * Grants the role, with the event, only if the user exists, does not hold it yet and holds fewer
+   * than `maxRoles`, checked in the same statement. False when nothing was written.
+   */
+  grant(input: { userId: string; grant: RoleGrant; maxRoles: number; event: SecurityEvent }): Promise<boolean>;
+  /** Takes the role away, with the event; false when the user did not hold it. */
+  revoke(input: { userId: string; role: string; event: SecurityEvent; now: number }): Promise<boolean>;
 }
 
 export interface EventStore {

@@ -3,6 +3,7 @@
  * one (signature and claims, then revocation). Signing and verification themselves are in jwt.ts.
  */
 import type { Config } from "../config";
+import { roleClaims } from "../roles/claims";
 import { invalidToken } from "../domain-errors";
 import type { KeyMaterial } from "../keys";
 import type { RevocationService } from "../revocation";
@@ -13,7 +14,7 @@ export type { AccessTokenClaims } from "./jwt";
 
 export interface TokenServiceDeps {
   keys: () => Promise<KeyMaterial>;
-  config: Pick<Config, "issuer" | "audience" | "accessTokenTtlSeconds">;
+  config: Pick<Config, "issuer" | "audience" | "accessTokenTtlSeconds" | "rolePermissions">;
   revocation: RevocationService;
   now: () => number;
 }
@@ -60,7 +61,7 @@ export function createTokenService({ keys, config, revocation, now }: TokenServi
         jti: grant.jti,
         client_id: grant.clientId,
         sid: grant.familyId,
-        role: grant.subject.role,
+        ...roleClaims(grant.subject.roles, config.rolePermissions),
       };
       return { accessToken: await signJwt(claims, await keys()), expiresIn: Math.max(0, exp - nowSeconds()) };
     },

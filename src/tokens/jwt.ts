@@ -20,6 +20,11 @@ export interface AccessTokenClaims {
   client_id: string;
   /** Session (refresh-token family) id. */
   sid: string;
+  /** The user's roles (RFC 9068 section 2.2.3.1), sorted. */
+  roles: string[];
+  /** The roles' permissions, space-separated (RFC 8693 section 4.2); absent when there are none. */
+  scope?: string;
+  /** DEPRECATED, kept one release: one role for older downstream checks (src/roles/claims.ts). */
   role: string;
 }
 
@@ -44,6 +49,7 @@ export function signJwt(claims: AccessTokenClaims, keys: KeyMaterial): Promise<s
 }
 
 const isNonEmptyString = (value: unknown): value is string => typeof value === "string" && value.length > 0;
+const isStringArray = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === "string");
 
 /** Any token that must not be accepted; the message is safe to show. */
 export class InvalidJwtError extends Error {}
@@ -66,16 +72,37 @@ export async function verifyJwt(token: string, keys: KeyMaterial, expected: Audi
     // Anything else the parser or verifier rejects is an invalid token, never a server error.
     throw new InvalidJwtError("The access token is invalid.");
   }
-  const { sub, jti, sid, client_id, iat, exp, role } = payload;
+  const { sub, jti, sid, client_id, iat, exp, roles, scope, role } = payload;
   // Present is not enough: an empty subject, token id, session or client names nobody.
-  if (!isNonEmptyString(sub) || !isNonEmptyString(jti) || !isNonEmptyString(sid) || !isNonEmptyString(client_id) || typeof iat !== "number" || typeof exp !== "number") {
-    throw new InvalidJwtError("The access token has malformed claims.");
-  }
+  const wellTyped =
+    isNonEmptyString(sub) &&
+    isNonEmptyString(jti) &&
+    isNonEmptyString(sid) &&
+    isNonEmptyString(client_id) &&
+    typeof iat === "number" &&
+    typeof exp === "number" &&
+    // Tokens issued before `roles` existed carry `role` only (for one access-token lifetime after the upgrade).
+    (roles === undefined || isStringArray(roles)) &&
+    (scope === undefined || typeof scope === "string") &&
+    (role === undefined || typeof role === "string");
+  if (!wellTyped) throw new InvalidJwtError("The access token has malformed claims.");
   // jose only checks that exp is not past. A token this service issued is never issued in the
   // future (that would survive every per-user cutoff) nor lives longer than the configured TTL
   // (exp = 1e20 would never expire and overflows the KV TTL of its revocation entry).
   if (iat > nowSeconds + CLOCK_TOLERANCE_SECONDS || exp > nowSeconds + expected.accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS) {
     throw new InvalidJwtError("The access token has an impossible lifetime.");
   }
-  return { iss: expected.issuer, aud: expected.audience, sub, iat, exp, jti, client_id, sid, role: typeof role === "string" ? role : "user" };
+  return {
+    iss: expected.issuer,
+    aud: expected.audience,
+    sub,
+    iat,
+    exp,
+    jti,
+    client_id,
+    sid,
+    roles: roles ?? (role === undefined ? [] : [role]),
+    ...(scope === undefined ? {} : { scope }),
+    role: role ?? "user",
+  };
 }

@@ -14,15 +14,16 @@ export function insertEvent(db: Database, event: SecurityEvent, now: number) {
     ip: event.ip ?? null,
     userAgent: event.userAgent?.slice(0, 256) ?? null,
     detail: event.detail ?? null,
+    actorId: event.actorId ?? null,
     createdAt: now,
   });
 }
 
 /** Like {@link insertEvent}, but the row is written only if `condition` holds in the same statement (run with d1Statement). */
 export function insertEventIf(event: SecurityEvent, now: number, condition: SQL): SQL {
-  return sql`insert into ${authEvents} (type, user_id, session_id, ip, user_agent, detail, created_at)
+  return sql`insert into ${authEvents} (type, user_id, session_id, ip, user_agent, detail, actor_id, created_at)
     select ${event.type}, ${event.userId ?? null}, ${event.sessionId ?? null}, ${event.ip ?? null},
-      ${event.userAgent?.slice(0, 256) ?? null}, ${event.detail ?? null}, ${now}
+      ${event.userAgent?.slice(0, 256) ?? null}, ${event.detail ?? null}, ${event.actorId ?? null}, ${now}
     where ${condition}`;
 }
 
@@ -37,6 +38,7 @@ export function logEvent(event: SecurityEvent, now: number) {
       session_id: event.sessionId ?? undefined,
       ip: event.ip ?? undefined,
       detail: event.detail ?? undefined,
+      actor_id: event.actorId ?? undefined,
     }),
   );
 }

@@ -8,6 +8,7 @@ import { guardStorage } from "../guard";
 import { d1Statement, type Database, type Databases } from "./databases";
 import { insertEventIf, logEvent } from "./events";
 import { liveFamily } from "./liveness";
+import { rolesOfUser } from "./roles";
 import { legacyRefreshTokens, sessions, users } from "./schema";
 
 const familyColumns = {
@@ -26,7 +27,7 @@ const familyColumns = {
 };
 
 /** What an access token needs of the user, read in the same statement as the family. */
-const subjectOf = { role: sql<string>`(select u.role from users u where u.id = ${sessions.userId})` };
+const subjectOf = { roles: rolesOfUser(sessions.userId) };
 
 /** Prepared once per database handle: the query builder never runs on the hot path. */
 function preparedFor(db: Database) {
@@ -55,7 +56,7 @@ function preparedFor(db: Database) {
       .select({
         ...familyColumns,
         userDisabledAt: users.disabledAt,
-        role: users.role,
+        ...subjectOf,
       })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
@@ -111,15 +112,15 @@ export class D1FamilyStore implements FamilyStore {
       }),
     );
     if (!row) return undefined;
-    const subject: TokenSubject = { userId: row.userId, role: row.role };
+    const subject: TokenSubject = { userId: row.userId, roles: row.roles };
     return { subject, clientId: row.clientId, expiresAt: row.expiresAt };
   }
 
   async find(familyId: string): Promise<FamilyState | undefined> {
     const row = await guardStorage(() => queriesOf(this.databases.forKey(familyId)).find.get({ familyId }));
     if (!row) return undefined;
-    const { role, ...family } = row;
-    return { ...family, subject: { userId: row.userId, role } };
+    const { roles, ...family } = row;
+    return { ...family, subject: { userId: row.userId, roles } };
   }
 
   async findLegacyToken(tokenHash: string) {

@@ -5,26 +5,45 @@ import { guardStorage } from "../guard";
 import { d1Statement, isUniqueViolation, normalizeEmail, type Databases } from "./databases";
 import { insertEvent, insertEventIf, logEvent } from "./events";
 import { revokeFamiliesStatement } from "./families";
-import { sessions, users } from "./schema";
+import { rolesOfUser } from "./roles";
+import { sessions, userRoles, users } from "./schema";
 
 const familyRow = (family: NewFamily) => ({ ...family, generation: 0, rotatedAt: family.createdAt });
+
+/** A user with its roles, in one query. */
+const userColumns = {
+  id: users.id,
+  email: users.email,
+  passwordHash: users.passwordHash,
+  createdAt: users.createdAt,
+  updatedAt: users.updatedAt,
+  disabledAt: users.disabledAt,
+  roles: rolesOfUser(users.id),
+};
 
 export class D1UserStore implements UserStore {
   constructor(private readonly databases: Databases) {}
 
   findByEmail(email: string): Promise<UserRecord | undefined> {
     const normalized = normalizeEmail(email);
-    return guardStorage(() => this.databases.forKey(normalized).select().from(users).where(eq(users.email, normalized)).get());
+    return guardStorage(() => this.databases.forKey(normalized).select(userColumns).from(users).where(eq(users.email, normalized)).get());
   }
 
   findById(id: string): Promise<UserRecord | undefined> {
-    return guardStorage(() => this.databases.forKey(id).select().from(users).where(eq(users.id, id)).get());
+    return guardStorage(() => this.databases.forKey(id).select(userColumns).from(users).where(eq(users.id, id)).get());
   }
 
   async register(user: UserRecord, family: NewFamily, event: SecurityEvent) {
     const db = this.databases.forKey(user.id);
+    const { roles, ...columns } = user;
+    const roleRows = roles.map((role) => ({ userId: user.id, role, grantedAt: user.createdAt, grantedBy: null }));
     try {
-      await db.batch([db.insert(users).values(user), db.insert(sessions).values(familyRow(family)), insertEvent(db, event, user.createdAt)]);
+      await db.batch([
+        db.insert(users).values(columns),
+        ...(roleRows.length > 0 ? [db.insert(userRoles).values(roleRows)] : []),
+        db.insert(sessions).values(familyRow(family)),
+        insertEvent(db, event, user.createdAt),
+      ]);
     } catch (err) {
       if (isUniqueViolation(err)) return "email_taken" as const;
       return guardStorage(() => Promise.reject(err));
