@@ -20,7 +20,7 @@ export const PERMISSION_NAME = /^[\x21\x23-\x5B\x5D-\x7E]{1,64}$/;
  * Every permission of ROLE_PERMISSIONS, joined with spaces, fits in this many characters: the
  * largest `scope` claim a token can carry, so that tokens stay small (src/roles).
  */
-export const MAX_SCOPE_LENGTH = 400;
+export const MAX_SCOPE_LENGTH = 256;
 /** The map when ROLE_PERMISSIONS is not set (wrangler.toml sets the same). */
 const DEFAULT_ROLE_PERMISSIONS = '{"user": ["profile:read"], "admin": ["users:manage", "roles:manage"]}';
 

@@ -1,5 +1,6 @@
 /** The roles of users in D1 (`user_roles`), and the subquery that reads them with a user or a family. */
-import { and, asc, eq, sql, type SQL, type SQLWrapper } from "drizzle-orm";
+import { and, asc, eq, getTableName, sql, type SQL } from "drizzle-orm";
+import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { RoleGrant, RoleStore, SecurityEvent } from "../types";
 import { guardStorage } from "../guard";
 import { d1Statement, type Databases } from "./databases";
@@ -7,11 +8,18 @@ import { insertEventIf, logEvent } from "./events";
 import { userRoles, users } from "./schema";
 
 /**
- * The roles of the user `userId` names (a column of the outer query), as one JSON array: a subquery
- * that lets a statement (the rotation's RETURNING, a user lookup) read them without another query.
+ * `"table"."column"` whatever the statement. Drizzle writes columns unqualified in a RETURNING clause
+ * and in a single-table select, also inside a subquery, where `"user_id"` would then name the
+ * subquery's own column.
  */
-export function rolesOfUser(userId: SQLWrapper): SQL<string[]> {
-  return sql`(select json_group_array(${userRoles.role}) from ${userRoles} where ${userRoles.userId} = ${userId})`.mapWith((json: string) => JSON.parse(json) as string[]);
+const qualified = (column: SQLiteColumn) => sql`${sql.identifier(getTableName(column.table))}.${sql.identifier(column.name)}`;
+
+/**
+ * The roles of the user that `userId` (a column of the outer query) names, as one JSON array: a
+ * subquery that lets a statement (the rotation's RETURNING, a user lookup) read them in the same query.
+ */
+export function rolesOfUser(userId: SQLiteColumn): SQL<string[]> {
+  return sql`(select json_group_array("r"."role") from ${userRoles} as "r" where "r"."user_id" = ${qualified(userId)})`.mapWith((json: string) => JSON.parse(json) as string[]);
 }
 
 export class D1RoleStore implements RoleStore {
