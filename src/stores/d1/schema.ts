@@ -35,7 +35,7 @@ export const userRoles = sqliteTable(
       .references(() => users.id, { onDelete: "cascade" }),
     role: text("role").notNull(),
     grantedAt: integer("granted_at").notNull(),
-    /** Who granted it: an admin's user id, "admin-api-token", or null (at registration, or by a migration). */
+    /** Who granted it: an admin's user id, "admin-api-token", "migration" (copied from users.role), or null (at registration). */
     grantedBy: text("granted_by"),
   },
   (t) => [primaryKey({ columns: [t.userId, t.role] })],
