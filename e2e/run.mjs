@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // End-to-end run against real processes: the auth worker and a downstream worker under
-// `wrangler dev`, the example SPA in Debian's Chromium, PyJWT and jsonwebtoken verifiers.
+// `wrangler dev`, the example SPA in Debian's Chromium, PyJWT and jsonwebtoken verifiers; the
+// downstream worker verifies with @edge-token-service/verifier.
 // Usage: npm run test:e2e   (needs scripts/install-e2e-deps.sh once)
 // Leaves logs and a screenshot in artifacts/e2e/; its wrangler state and secrets live in a temp
 // dir that is removed afterwards (never the developer's .dev.vars or .wrangler/).
@@ -10,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateSigningKey } from "../scripts/generate-key.mjs";
 import { launchChromium, SPA_PORT, SPA_URL } from "./lib/browser.mjs";
+import { authorizationChecks } from "./authorization.checks.mjs";
 import { assertPortFree, killAllNow, start, stopAll, waitForHttp } from "./lib/processes.mjs";
 import { runTests } from "./lib/runner.mjs";
 import { startVerifiers } from "./lib/verifiers.mjs";
@@ -78,6 +80,7 @@ try {
   /** @type {Context} */
   const ctx = { browser, worker, keys, verifiers: startVerifiers(dirs), screenshot: join(artifacts, "spa-signed-in.png") };
   verifierChecks(ctx);
+  authorizationChecks(ctx);
   spaSessionChecks(ctx);
   rotationChecks(ctx);
   spaRotationChecks(ctx);

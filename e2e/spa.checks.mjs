@@ -73,7 +73,7 @@ export function spaSessionChecks(ctx) {
 
   test("SPA: calls the downstream API cross-origin with its access token", async () => {
     const { result } = await clickForAnswer(ctx.pageA, "#call-downstream");
-    assert.match(result ?? "", /^GET downstream \/jose\/me -> 200\n/);
+    assert.match(result ?? "", /^GET downstream \/api\/me -> 200\n/);
     const body = bodyOf(result);
     assert.equal(body.claims.sid, ctx.sidA);
   });

@@ -1,4 +1,4 @@
-// Downstream verification: four independent verifiers, each fetching the JWKS over HTTP from the
+// Downstream verification: three independent verifiers, each fetching the JWKS over HTTP from the
 // running worker, accept real tokens, refuse forgeries, and follow a key rotation.
 import assert from "node:assert/strict";
 import { test } from "./lib/runner.mjs";

@@ -1,7 +1,7 @@
 // Tokens for the verifier checks: real ones from the running service, and forgeries of them.
 import { createHmac, generateKeyPairSync } from "node:crypto";
 import { calculateJwkThumbprint, importJWK, SignJWT } from "jose";
-import { AUTH_URL } from "./workers.mjs";
+import { ADMIN_API_TOKEN, AUTH_URL } from "./workers.mjs";
 
 export const PASSWORD = "correct horse battery staple";
 let counter = 0;
@@ -17,7 +17,25 @@ export async function registerViaApi(label = "api") {
   });
   if (res.status !== 201) throw new Error(`register: ${res.status} ${await res.text()}`);
   const body = await res.json();
-  return { email, userId: body.user.id, accessToken: body.access_token };
+  const refreshToken = res.headers.getSetCookie().find((c) => c.startsWith("__Host-refresh_token="))?.split(";")[0]?.split("=")[1];
+  return { email, userId: body.user.id, accessToken: body.access_token, refreshToken };
+}
+
+/** A non-browser refresh (the token in the body): the new access token and refresh token. */
+export async function refreshViaApi(refreshToken) {
+  const res = await fetch(`${AUTH_URL}/auth/refresh`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ refresh_token: refreshToken }),
+  });
+  if (res.status !== 200) throw new Error(`refresh: ${res.status} ${await res.text()}`);
+  const body = await res.json();
+  return { accessToken: body.access_token, refreshToken: body.refresh_token };
+}
+
+/** An admin endpoint, authorised by the run's ADMIN_API_TOKEN (or another Bearer credential). */
+export function adminApi(method, path, credential = ADMIN_API_TOKEN) {
+  return fetch(`${AUTH_URL}/admin${path}`, { method, headers: { Authorization: `Bearer ${credential}` } });
 }
 
 export async function loginViaApi(email) {

@@ -19,6 +19,11 @@ const DOWNSTREAM_INSPECTOR_PORT = 9348;
 export const ACCESS_TOKEN_TTL_SECONDS = 20;
 /** The refresh-token MAC key of this run: the same across restarts (a signing-key rotation keeps it). */
 const REFRESH_TOKEN_KEY = randomBytes(32).toString("base64url");
+/** The auth worker's ADMIN_API_TOKEN secret of this run (the authorization checks grant roles with it). */
+export const ADMIN_API_TOKEN = randomBytes(32).toString("base64url");
+/** The downstream worker's introspection credentials: an entry of the auth worker's RESOURCE_SERVERS. */
+const DOWNSTREAM_CLIENT_ID = "downstream-example";
+const DOWNSTREAM_CLIENT_SECRET = randomBytes(32).toString("base64url");
 
 /**
  * @param {{ root: string, stateDir: string, logDir: string }} dirs
@@ -45,11 +50,14 @@ export function authWorker({ root, stateDir, logDir }) {
     async start({ signingKey, previousPublicKeys = [] }) {
       if (proc) await stop(proc);
       // dotenv format, like .dev.vars; wrangler reads it instead of .dev.vars when --env-file is given.
-      writeFileSync(
-        envFile,
-        `SIGNING_KEY='${JSON.stringify(signingKey)}'\nPREVIOUS_PUBLIC_KEYS='${JSON.stringify(previousPublicKeys)}'\nREFRESH_TOKEN_KEY='${REFRESH_TOKEN_KEY}'\n`,
-        { mode: 0o600 },
-      );
+      const secrets = {
+        SIGNING_KEY: JSON.stringify(signingKey),
+        PREVIOUS_PUBLIC_KEYS: JSON.stringify(previousPublicKeys),
+        REFRESH_TOKEN_KEY,
+        ADMIN_API_TOKEN,
+        RESOURCE_SERVERS: JSON.stringify({ [DOWNSTREAM_CLIENT_ID]: DOWNSTREAM_CLIENT_SECRET }),
+      };
+      writeFileSync(envFile, Object.entries(secrets).map(([name, value]) => `${name}='${value}'\n`).join(""), { mode: 0o600 });
       proc = start(
         "auth worker",
         process.execPath,
@@ -87,6 +95,9 @@ export async function startDownstreamWorker({ root, stateDir, logDir }) {
       "--port", String(DOWNSTREAM_PORT),
       "--inspector-port", String(DOWNSTREAM_INSPECTOR_PORT),
       "--persist-to", join(stateDir, "downstream-state"),
+      // INTROSPECTION_CLIENT_ID is in its wrangler.toml; the secret would be in its .dev.vars.
+      "--var", `INTROSPECTION_CLIENT_ID:${DOWNSTREAM_CLIENT_ID}`,
+      "--var", `INTROSPECTION_CLIENT_SECRET:${DOWNSTREAM_CLIENT_SECRET}`,
       "--show-interactive-dev-session=false",
       "--log-level", "warn",
     ],

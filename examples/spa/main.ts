@@ -73,7 +73,7 @@ action("register", async () => {
 // The raw HTTP answer, through fetchWithAuth (`client.me()` is the typed wrapper of the same call).
 action("call-me", async () => showAnswer("GET /auth/me", await client.fetchWithAuth("/auth/me")));
 
-action("call-downstream", async () => showAnswer("GET downstream /jose/me", await client.fetchWithAuth(`${DOWNSTREAM_URL}/jose/me`)));
+action("call-downstream", async () => showAnswer("GET downstream /api/me", await client.fetchWithAuth(`${DOWNSTREAM_URL}/api/me`)));
 
 action("list-sessions", listSessions);
 
