@@ -12,6 +12,8 @@ import type { RoleGrant, RoleStore } from "../stores/types";
 import type { AccessTokenClaims } from "../tokens";
 import { MAX_ROLES_PER_USER, permissionsOf, scopesOf } from "./claims";
 
+export type { RoleGrant };
+
 export interface RoleDeps {
   roles: RoleStore;
   sessions: Pick<SessionService, "requireLive">;

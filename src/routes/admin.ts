@@ -13,7 +13,7 @@ import type { AppEnv } from "../app-env";
 import { ADMIN_API_TOKEN_ACTOR } from "../client-info";
 import { DomainError } from "../domain-errors";
 import { bearerToken } from "../middleware/bearer";
-import type { RoleGrant } from "../stores/types";
+import type { RoleGrant } from "../roles/service";
 import { clientInfo, pathParams } from "./context";
 
 const digest = async (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
