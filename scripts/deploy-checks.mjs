@@ -9,7 +9,7 @@ export const REQUIRED_SECRETS = [
 
 /** Secrets the worker reads when set; reported, never required. */
 export const OPTIONAL_SECRETS = [
-  { name: "ADMIN_API_TOKEN", meaning: "enables the /admin endpoints" },
+  { name: "ADMIN_API_TOKEN", meaning: "the operator credential of the /admin endpoints (without it, only admins' access tokens)" },
   { name: "PREVIOUS_PUBLIC_KEYS", meaning: "keys still published after a rotation" },
   { name: "NEXT_PUBLIC_KEY", meaning: "key published ahead of a rotation" },
   { name: "PREVIOUS_REFRESH_TOKEN_KEY", meaning: "refresh-token MAC key still accepted after a rotation" },

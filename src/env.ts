@@ -14,7 +14,7 @@ export interface Env {
   REFRESH_RATE_LIMITER?: RateLimit;
   REFRESH_FAMILY_RATE_LIMITER?: RateLimit;
   INTROSPECTION_RATE_LIMITER?: RateLimit;
-  /** Secret for the /admin endpoints; unset disables them. */
+  /** Secret: the operator credential of the /admin endpoints; unset, only access tokens granting the permission are accepted. */
   ADMIN_API_TOKEN?: string;
   /** RS256 private key: PKCS#8 PEM or a private JWK (JSON). A Worker secret. */
   SIGNING_KEY?: string;
