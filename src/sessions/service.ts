@@ -135,9 +135,12 @@ export function createSessionService(deps: SessionDeps) {
      * as the change that opens it (a new user, or a login whose credentials must still hold).
      */
     async open(subject: TokenSubject, clientId: string, client: ClientInfo): Promise<{ family: NewFamily; issued: IssuedSession }> {
+      // Keys first (their import is the slow part of an isolate's first login): the access token's
+      // iat is taken after, so its `expires_in` is the full TTL rather than a second less.
+      const [refreshKeys] = await Promise.all([deps.refreshKeys(), tokens.ensureSigningKey()]);
       const at = now();
       const familyId = deps.newFamilyId(subject.userId);
-      const refreshToken = await mintRefreshToken(await deps.refreshKeys(), familyId, 0);
+      const refreshToken = await mintRefreshToken(refreshKeys, familyId, 0);
       const family: NewFamily = {
         id: familyId,
         userId: subject.userId,
