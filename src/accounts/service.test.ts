@@ -8,8 +8,8 @@ describe("register", () => {
     const unit = unitServices();
     const { user, session } = await unit.services.accounts.register({ email: "  Ada@Example.COM ", password: PASSWORD }, "web", CLIENT);
     expect(user).toMatchObject({ email: "ada@example.com", role: "user", disabledAt: null });
-    expect(unit.storage.families.get(session.familyId)).toMatchObject({ userId: user.id, clientId: "web", generation: 0 });
-    expect(unit.storage.events).toMatchObject([{ type: "register", userId: user.id, sessionId: session.familyId, ip: CLIENT.ip }]);
+    expect(unit.storage.families.get(session!.familyId)).toMatchObject({ userId: user.id, clientId: "web", generation: 0 });
+    expect(unit.storage.events).toMatchObject([{ type: "register", userId: user.id, sessionId: session!.familyId, ip: CLIENT.ip }]);
   });
 
   it("refuses an email that is taken, whatever its case, and changes nothing", async () => {

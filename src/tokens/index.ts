@@ -61,6 +61,7 @@ export function createTokenService({ keys, config, revocation, now }: TokenServi
         client_id: grant.clientId,
         sid: grant.familyId,
         role: grant.subject.role,
+        email_verified: grant.subject.emailVerified,
       };
       return { accessToken: await signJwt(claims, await keys()), expiresIn: Math.max(0, exp - nowSeconds()) };
     },

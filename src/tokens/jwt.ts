@@ -21,6 +21,8 @@ export interface AccessTokenClaims {
   /** Session (refresh-token family) id. */
   sid: string;
   role: string;
+  /** Whether the user proved to own their email (OIDC Core 5.1). */
+  email_verified: boolean;
 }
 
 export interface Audience {
@@ -66,7 +68,7 @@ export async function verifyJwt(token: string, keys: KeyMaterial, expected: Audi
     // Anything else the parser or verifier rejects is an invalid token, never a server error.
     throw new InvalidJwtError("The access token is invalid.");
   }
-  const { sub, jti, sid, client_id, iat, exp, role } = payload;
+  const { sub, jti, sid, client_id, iat, exp, role, email_verified } = payload;
   // Present is not enough: an empty subject, token id, session or client names nobody.
   if (!isNonEmptyString(sub) || !isNonEmptyString(jti) || !isNonEmptyString(sid) || !isNonEmptyString(client_id) || typeof iat !== "number" || typeof exp !== "number") {
     throw new InvalidJwtError("The access token has malformed claims.");
@@ -77,5 +79,5 @@ export async function verifyJwt(token: string, keys: KeyMaterial, expected: Audi
   if (iat > nowSeconds + CLOCK_TOLERANCE_SECONDS || exp > nowSeconds + expected.accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS) {
     throw new InvalidJwtError("The access token has an impossible lifetime.");
   }
-  return { iss: expected.issuer, aud: expected.audience, sub, iat, exp, jti, client_id, sid, role: typeof role === "string" ? role : "user" };
+  return { iss: expected.issuer, aud: expected.audience, sub, iat, exp, jti, client_id, sid, role: typeof role === "string" ? role : "user", email_verified: email_verified === true };
 }

@@ -2,7 +2,7 @@
  * Refresh-token families in D1 (`sessions`, one row per family). A rotation is one prepared,
  * conditional UPDATE of that row: no read before it, no row inserted.
  */
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, sql, type SQL } from "drizzle-orm";
 import type { FamilyRecord, FamilyScope, FamilyState, FamilyStore, LivenessBounds, Rotation, SecurityEvent, TokenSubject } from "../types";
 import { guardStorage } from "../guard";
 import { d1Statement, type Database, type Databases } from "./databases";
@@ -26,7 +26,10 @@ const familyColumns = {
 };
 
 /** What an access token needs of the user, read in the same statement as the family. */
-const subjectOf = { role: sql<string>`(select u.role from users u where u.id = ${sessions.userId})` };
+const subjectOf = {
+  role: sql<string>`(select u.role from users u where u.id = ${sessions.userId})`,
+  emailVerified: sql<number>`(select u.email_verified_at is not null from users u where u.id = ${sessions.userId})`,
+};
 
 /** Prepared once per database handle: the query builder never runs on the hot path. */
 function preparedFor(db: Database) {
@@ -56,6 +59,7 @@ function preparedFor(db: Database) {
         ...familyColumns,
         userDisabledAt: users.disabledAt,
         role: users.role,
+        emailVerifiedAt: users.emailVerifiedAt,
       })
       .from(sessions)
       .innerJoin(users, eq(users.id, sessions.userId))
@@ -84,12 +88,12 @@ function inScope(scope: FamilyScope) {
     : and(eq(sessions.userId, scope.userId), scope.exceptFamilyId ? sql`${sessions.id} <> ${scope.exceptFamilyId}` : undefined);
 }
 
-/** The UPDATE that revokes the live families in scope (for a batch). */
-export function revokeFamiliesStatement(db: Database, scope: FamilyScope, reason: string, now: number) {
+/** The UPDATE that revokes the live families in scope (for a batch), only if `onlyIf` holds when given. */
+export function revokeFamiliesStatement(db: Database, scope: FamilyScope, reason: string, now: number, onlyIf?: SQL) {
   return db
     .update(sessions)
     .set({ revokedAt: now, revokedReason: reason, tokenHash: null, previousHash: null, sealedToken: null })
-    .where(and(inScope(scope), isNull(sessions.revokedAt)))
+    .where(and(inScope(scope), isNull(sessions.revokedAt), onlyIf))
     .returning({ id: sessions.id });
 }
 
@@ -111,15 +115,15 @@ export class D1FamilyStore implements FamilyStore {
       }),
     );
     if (!row) return undefined;
-    const subject: TokenSubject = { userId: row.userId, role: row.role };
+    const subject: TokenSubject = { userId: row.userId, role: row.role, emailVerified: Boolean(row.emailVerified) };
     return { subject, clientId: row.clientId, expiresAt: row.expiresAt };
   }
 
   async find(familyId: string): Promise<FamilyState | undefined> {
     const row = await guardStorage(() => queriesOf(this.databases.forKey(familyId)).find.get({ familyId }));
     if (!row) return undefined;
-    const { role, ...family } = row;
-    return { ...family, subject: { userId: row.userId, role } };
+    const { role, emailVerifiedAt, ...family } = row;
+    return { ...family, subject: { userId: row.userId, role, emailVerified: emailVerifiedAt !== null } };
   }
 
   async findLegacyToken(tokenHash: string) {
