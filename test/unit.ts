@@ -99,3 +99,17 @@ export function unitServices(options: UnitOptions = {}) {
   };
   return { services, storage, clock, register, emailFails };
 }
+
+/** A `waitUntil` stand-in: `settle()` waits for every task handed to it so far. */
+export function backgroundTasks() {
+  const tasks: Promise<void>[] = [];
+  const background = (task: Promise<void>) => void tasks.push(task);
+  return { background, settle: () => Promise.all(tasks.splice(0)) };
+}
+
+/** The token of the `page` link in an email body (`<APP_URL>/#/<page>?token=...`); throws if there is none. */
+export function linkToken(body: string, page: string): string {
+  const match = new RegExp(`/#/${page}\\?token=([A-Za-z0-9_-]+)`).exec(body);
+  if (!match) throw new Error(`no ${page} link in: ${body}`);
+  return match[1]!;
+}
