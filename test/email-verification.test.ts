@@ -3,7 +3,7 @@
  * /auth/me and UserInfo, resend, REQUIRE_VERIFIED_EMAIL, and a service without the EMAIL binding.
  */
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { hashLinkToken } from "../src/lifecycle/link-tokens";
 import { databaseOf } from "./databases";
 import { bearer, callWith, decodePayload, mailbox, PASSWORD, postJsonWith, refreshCookieOf, rotate, uniqueEmail } from "./helpers";
@@ -17,6 +17,10 @@ async function registerWithMail(overrides: Record<string, unknown> = {}) {
   const body = (await res.json()) as { user: { id: string; email_verified: boolean }; access_token?: string };
   return { mail, email, res, body, userId: body.user.id, env: { EMAIL: mail.EMAIL, ...overrides } };
 }
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 const verify = (overrides: Record<string, unknown>, token: string) => postJsonWith(overrides, "/auth/email/verify", { token });
 
@@ -97,6 +101,17 @@ describe("email verification", () => {
     const refused = await postJsonWith(limited, "/auth/email/verify/resend", { email: uniqueEmail("other") });
     expect(refused.status).toBe(429);
     expect(refused.headers.get("Retry-After")).toBe("60");
+  });
+
+  it("DEV_PRINT_EMAIL_LINKS=true (local development) prints the link to the console, only with a localhost issuer", async () => {
+    const lines: string[] = [];
+    vi.spyOn(console, "log").mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    const local = await registerWithMail({ DEV_PRINT_EMAIL_LINKS: "true" });
+    const token = local.mail.token("verify-email", local.email);
+    expect(lines.join("\n")).toContain(`http://localhost:5173/#/verify-email?token=${token}`);
+    lines.length = 0;
+    const deployed = await registerWithMail({ DEV_PRINT_EMAIL_LINKS: "true", ISSUER: "https://auth.example.com" });
+    expect(lines.join("\n")).not.toContain(deployed.mail.token("verify-email", deployed.email));
   });
 
   it("without the EMAIL binding, registration works and the email endpoints answer 404", async () => {
