@@ -184,9 +184,10 @@ export function mailbox() {
     sent,
     failing: false,
     EMAIL: {
-      async send(message: SentEmail) {
+      // The worker sends the structured form ({ from, to, subject, text, html }) only.
+      async send(message: unknown): Promise<EmailSendResult> {
         if (box.failing) throw new Error("the Email Service refused the message");
-        sent.push(message);
+        sent.push(message as SentEmail);
         return { messageId: `<${crypto.randomUUID()}@test>` };
       },
     },
