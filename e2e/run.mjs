@@ -16,6 +16,7 @@ import { assertPortFree, killAllNow, start, stopAll, waitForHttp } from "./lib/p
 import { runTests } from "./lib/runner.mjs";
 import { startVerifiers } from "./lib/verifiers.mjs";
 import { authWorker, AUTH_PORT, AUTH_URL, DOWNSTREAM_PORT, DOWNSTREAM_URL, startDownstreamWorker } from "./lib/workers.mjs";
+import { accountEmailChecks } from "./account-emails.checks.mjs";
 import { spaLogoutChecks, spaRotationChecks } from "./spa-end.checks.mjs";
 import { spaSessionChecks } from "./spa.checks.mjs";
 import { rotationChecks, verifierChecks } from "./verifiers.checks.mjs";
@@ -28,6 +29,7 @@ import { rotationChecks, verifierChecks } from "./verifiers.checks.mjs";
  *   keys: ReturnType<typeof generateSigningKey>[],
  *   verifiers: import("./lib/verifiers.mjs").Verifier[],
  *   screenshot: string,
+ *   logDir: string,
  *   [shared: string]: any,
  * }} Context
  */
@@ -78,13 +80,14 @@ try {
   console.log(`e2e: worker, downstream worker, SPA and Chromium up in ${Date.now() - started} ms (logs: ${logDir})`);
 
   /** @type {Context} */
-  const ctx = { browser, worker, keys, verifiers: startVerifiers(dirs), screenshot: join(artifacts, "spa-signed-in.png") };
+  const ctx = { browser, worker, keys, logDir, verifiers: startVerifiers(dirs), screenshot: join(artifacts, "spa-signed-in.png") };
   verifierChecks(ctx);
   authorizationChecks(ctx);
   spaSessionChecks(ctx);
   rotationChecks(ctx);
   spaRotationChecks(ctx);
   spaLogoutChecks(ctx);
+  accountEmailChecks(ctx);
   const { passed, failed } = await runTests();
   console.log(`e2e: finished in ${Math.round((Date.now() - started) / 1000)} s; screenshot: ${ctx.screenshot}`);
   console.log(`${passed} passed, ${failed} failed`);

@@ -69,7 +69,7 @@ function splitOnce(s, sep) {
 
 /**
  * @typedef {{ d1_databases?: Array<{ binding: string, database_name?: string, database_id?: string, migrations_dir?: string }>,
- *   kv_namespaces?: Array<{ binding: string, id?: string }>, vars?: Record<string, unknown> }} DeployConfig
+ *   kv_namespaces?: Array<{ binding: string, id?: string }>, send_email?: Array<{ name: string }>, vars?: Record<string, unknown> }} DeployConfig
  */
 
 /**
@@ -98,11 +98,35 @@ export function configProblems(config, { vars = {}, env } = {}) {
   if (!isPublicHttpsUrl(issuer)) {
     problems.push(`ISSUER is ${issuer ? `"${issuer}"` : "not set (the worker falls back to http://localhost:8787)"}: set it to the worker's public https URL in ${where.vars}`);
   }
+  if ((config.send_email ?? []).some((binding) => binding.name === "EMAIL")) problems.push(...emailProblems(text, where.vars));
+  if (text("DEV_PRINT_EMAIL_LINKS")) warnings.push(`DEV_PRINT_EMAIL_LINKS is set in ${where.vars}: it is for .dev.vars only (the worker ignores it unless ISSUER is localhost); remove it`);
   const audience = text("AUDIENCE");
   if (!audience || isLocalUrl(audience)) {
     problems.push(`AUDIENCE is ${audience ? `"${audience}"` : "not set"}: set it in ${where.vars} to what your downstream services check (often the public URL)`);
   }
   return { problems, warnings };
+}
+
+/**
+ * Account emails are on (an EMAIL `[[send_email]]` binding): the sender must be a real address and
+ * the links must point at the deployed front end.
+ * @param {(name: string) => string} text the merged vars
+ * @param {string} vars where the vars go, e.g. [vars]
+ */
+function emailProblems(text, vars) {
+  const problems = [];
+  const from = text("EMAIL_FROM");
+  if (!from || /@([^@]+\.)?example\.(com|org|net)$/i.test(from)) {
+    problems.push(
+      `EMAIL_FROM is ${from ? `the placeholder "${from}"` : "not set"}: set it in ${vars} to an address on your domain onboarded to ` +
+        "Cloudflare Email Service (README, Account lifecycle), or remove the [[send_email]] block to run without account emails",
+    );
+  }
+  const appUrl = text("APP_URL");
+  if (!isPublicHttpsUrl(appUrl)) {
+    problems.push(`APP_URL is ${appUrl ? `"${appUrl}"` : "not set"}: emailed links would not reach your users; set it in ${vars} to your front end's public https URL`);
+  }
+  return problems;
 }
 
 /**

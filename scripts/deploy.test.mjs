@@ -216,6 +216,23 @@ describe("deploy checks", () => {
     assert.deepEqual(configProblems(config), { problems: [], warnings: [] });
   });
 
+  test("configProblems: with the EMAIL binding, a placeholder or missing sender and a local APP_URL are refused", () => {
+    const config = {
+      d1_databases: [{ binding: "DB", database_id: "1234", migrations_dir: "drizzle" }],
+      kv_namespaces: [{ binding: "REVOCATIONS", id: "abcd" }],
+      send_email: [{ name: "EMAIL" }],
+      vars: { ISSUER: "https://auth.example.com", AUDIENCE: "api", EMAIL_FROM: "no-reply@auth.example.com", APP_URL: "http://localhost:5173", DEV_PRINT_EMAIL_LINKS: "true" },
+    };
+    const { problems, warnings } = configProblems(config);
+    assert.equal(problems.length, 2);
+    assert.match(problems[0], /EMAIL_FROM is the placeholder "no-reply@auth.example.com"/);
+    assert.match(problems[1], /APP_URL is "http:\/\/localhost:5173"/);
+    assert.match(warnings.join("\n"), /DEV_PRINT_EMAIL_LINKS/);
+    const fixed = { ...config, vars: { ISSUER: "https://auth.example.com", AUDIENCE: "api", EMAIL_FROM: "no-reply@mail.acme.io", APP_URL: "https://app.acme.io" } };
+    assert.deepEqual(configProblems(fixed), { problems: [], warnings: [] });
+    assert.deepEqual(configProblems({ ...config, send_email: [] }).problems, []);
+  });
+
   test("parseSecretList reads wrangler's JSON and rejects anything else", () => {
     assert.deepEqual(parseSecretList('[\n  {\n    "name": "SIGNING_KEY",\n    "type": "secret_text"\n  }\n]\n'), ["SIGNING_KEY"]);
     assert.deepEqual(parseSecretList("[]\n"), []);

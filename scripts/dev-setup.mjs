@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Run by `npm run dev` before wrangler: makes sure .dev.vars has the local secrets the worker needs
-// (an RS256 signing key and the refresh-token MAC key), adding whichever is missing.
+// (an RS256 signing key and the refresh-token MAC key), adding whichever is missing, and turns on
+// printing emailed links to the dev console (local only: .dev.vars is never deployed, and the worker
+// ignores the setting unless ISSUER is localhost).
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { generateRefreshTokenKey, generateSigningKey } from "./generate-key.mjs";
 
@@ -17,4 +19,8 @@ if (!present.has("REFRESH_TOKEN_KEY")) {
   appendFileSync(file, `REFRESH_TOKEN_KEY='${generateRefreshTokenKey()}'\n`);
   added.push("REFRESH_TOKEN_KEY");
 }
-console.log(added.length ? `dev-setup: added ${added.join(" and ")} to ${file}` : `dev-setup: using the existing ${file}`);
+if (!present.has("DEV_PRINT_EMAIL_LINKS")) {
+  appendFileSync(file, "# Print each emailed link (verification, reset, email change) in the wrangler dev console.\nDEV_PRINT_EMAIL_LINKS='true'\n");
+  added.push("DEV_PRINT_EMAIL_LINKS");
+}
+console.log(added.length ? `dev-setup: added ${added.join(", ")} to ${file}` : `dev-setup: using the existing ${file}`);

@@ -43,6 +43,14 @@ const ConfigSchema = z.object({
   USER_DATABASES: z._default(z.string(), "DB"),
   OAUTH_CLIENTS: z._default(z.string(), "{}"),
   ROLE_PERMISSIONS: z._default(z.string(), DEFAULT_ROLE_PERMISSIONS),
+  EMAIL_FROM: z.optional(z.email()),
+  EMAIL_FROM_NAME: z.optional(z.string().check(z.maxLength(64), z.regex(/^[^\r\n<>"]*$/))),
+  APP_URL: z._default(z.url({ protocol: /^https?$/ }), "http://localhost:5173"),
+  EMAIL_VERIFICATION_TTL_SECONDS: seconds(24 * 3600, 60),
+  PASSWORD_RESET_TTL_SECONDS: seconds(30 * 60, 60),
+  EMAIL_CHANGE_TTL_SECONDS: seconds(3600, 60),
+  REQUIRE_VERIFIED_EMAIL: z._default(z.enum(["true", "false"]), "false"),
+  DEV_PRINT_EMAIL_LINKS: z._default(z.enum(["true", "false"]), "false"),
 });
 
 /** `ROLE_PERMISSIONS`: `{"<role>": ["<permission>", ...], ...}`. */
@@ -75,6 +83,23 @@ export interface Config {
   userDatabases: readonly string[];
   /** ROLE_PERMISSIONS: what each role grants, as the access token's `scope`. */
   rolePermissions: RolePermissions;
+  /** Account emails (verification, reset, email change); see {@link EmailConfig}. */
+  email: EmailConfig;
+}
+
+/** Settings of the account-lifecycle emails (docs/readme/account-lifecycle.md). */
+export interface EmailConfig {
+  /** Sender address; undefined when the worker has no EMAIL binding (emails are off). */
+  from?: { email: string; name?: string };
+  /** The front end's base URL: links are `${appUrl}#/<page>?token=...`. */
+  appUrl: string;
+  verificationTtlMs: number;
+  resetTtlMs: number;
+  changeTtlMs: number;
+  /** When true, an unverified user cannot log in (403 `email_not_verified`) and registering starts no session. */
+  requireVerified: boolean;
+  /** Local development only: log each link to the console (never when the issuer is not localhost). */
+  printLinks: boolean;
 }
 
 const cache = new WeakMap<object, Config>();
@@ -99,8 +124,9 @@ export function getConfig(env: object): Config {
     throw new ConfigurationError("USER_DATABASES must list distinct D1 binding names, e.g. \"DB\" or \"DB,DB_2\".");
   }
   const clients = parseClients(v.OAUTH_CLIENTS, list(v.ALLOWED_ORIGINS));
+  const issuer = v.ISSUER.replace(/\/$/, "");
   const config: Config = {
-    issuer: v.ISSUER.replace(/\/$/, ""),
+    issuer,
     audience: v.AUDIENCE,
     accessTokenTtlSeconds: v.ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTtlMs: v.REFRESH_TOKEN_TTL_SECONDS * 1000,
@@ -112,9 +138,35 @@ export function getConfig(env: object): Config {
     cookieSameSite: v.COOKIE_SAMESITE,
     userDatabases,
     rolePermissions: parseRolePermissions(v.ROLE_PERMISSIONS),
+    email: emailConfig(env, v, issuer),
   };
   cache.set(env, config);
   return config;
+}
+
+/** Emails are on when the EMAIL binding exists; then the sender address is required. */
+function emailConfig(env: object, v: z.infer<typeof ConfigSchema>, issuer: string): EmailConfig {
+  const hasBinding = typeof (env as { EMAIL?: { send?: unknown } }).EMAIL?.send === "function";
+  if (hasBinding && !v.EMAIL_FROM) throw new ConfigurationError("EMAIL_FROM must be set to the sender address when the EMAIL binding exists.");
+  const requireVerified = v.REQUIRE_VERIFIED_EMAIL === "true";
+  if (requireVerified && !hasBinding) throw new ConfigurationError("REQUIRE_VERIFIED_EMAIL needs the EMAIL binding: nobody could verify an address.");
+  if (v.APP_URL.includes("#")) throw new ConfigurationError("APP_URL must not hold a fragment: links add #/<page>?token=... to it.");
+  const name = v.EMAIL_FROM_NAME?.trim();
+  return {
+    from: hasBinding ? { email: v.EMAIL_FROM!, ...(name ? { name } : {}) } : undefined,
+    appUrl: v.APP_URL.replace(/\/$/, ""),
+    verificationTtlMs: v.EMAIL_VERIFICATION_TTL_SECONDS * 1000,
+    resetTtlMs: v.PASSWORD_RESET_TTL_SECONDS * 1000,
+    changeTtlMs: v.EMAIL_CHANGE_TTL_SECONDS * 1000,
+    requireVerified,
+    // Defence in depth: a var copied into a deployment still prints nothing unless the issuer is local.
+    printLinks: v.DEV_PRINT_EMAIL_LINKS === "true" && isLocalhost(issuer),
+  };
+}
+
+function isLocalhost(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
 }
 
 function parseClients(json: string, defaultOrigins: string[]): Map<string, ClientConfig> {

@@ -16,10 +16,14 @@ export type ErrorCode =
   | "invalid_client"
   | "unsupported_grant_type"
   | "email_taken"
+  /** The password was right, but the service requires a verified email first (REQUIRE_VERIFIED_EMAIL). */
+  | "email_not_verified"
   | "not_found"
   | "rate_limited"
   /** D1 or KV failed: fail closed. */
   | "storage_unavailable"
+  /** The email could not be handed to the Email Service: nothing was left half-done. */
+  | "email_unavailable"
   /** A required setting or secret is missing or unusable. */
   | "misconfigured"
   // Raised by the HTTP layer itself:
@@ -73,6 +77,14 @@ export class StorageUnavailableError extends DomainError {
   constructor(cause: unknown) {
     super("storage_unavailable", "A storage dependency is unavailable. Retry shortly.", { retryAfterSeconds: 2 }, { cause });
     this.name = "StorageUnavailableError";
+  }
+}
+
+/** The Email Service refused or failed to take a message. The cause is kept for the log line only. */
+export class EmailUnavailableError extends DomainError {
+  constructor(cause: unknown) {
+    super("email_unavailable", "The email could not be sent. Retry shortly.", { retryAfterSeconds: 30 }, { cause });
+    this.name = "EmailUnavailableError";
   }
 }
 

@@ -14,6 +14,10 @@ export interface Env {
   REFRESH_RATE_LIMITER?: RateLimit;
   REFRESH_FAMILY_RATE_LIMITER?: RateLimit;
   INTROSPECTION_RATE_LIMITER?: RateLimit;
+  /** Account emails sent (forgot password, resend verification, email change), per email and per network. */
+  EMAIL_RATE_LIMITER?: RateLimit;
+  /** Cloudflare Email Service (`[[send_email]]`); absent: no account emails, the email endpoints answer 404. */
+  EMAIL?: SendEmail;
   /** Secret: the operator credential of the /admin endpoints; unset, only access tokens granting the permission are accepted. */
   ADMIN_API_TOKEN?: string;
   /** RS256 private key: PKCS#8 PEM or a private JWK (JSON). A Worker secret. */
@@ -41,6 +45,19 @@ export interface Env {
   OAUTH_CLIENTS?: string;
   /** JSON object of role -> permissions (the access token's `scope`): `{"user": ["profile:read"], ...}`. */
   ROLE_PERMISSIONS?: string;
+  /** Sender address of account emails (an address on the domain onboarded to Email Service). */
+  EMAIL_FROM?: string;
+  /** Optional display name of the sender. */
+  EMAIL_FROM_NAME?: string;
+  /** Base URL of the front end that shows the link pages; default http://localhost:5173. */
+  APP_URL?: string;
+  EMAIL_VERIFICATION_TTL_SECONDS?: string;
+  PASSWORD_RESET_TTL_SECONDS?: string;
+  EMAIL_CHANGE_TTL_SECONDS?: string;
+  /** "true": unverified users cannot log in. Default "false". */
+  REQUIRE_VERIFIED_EMAIL?: string;
+  /** "true" in .dev.vars only: print each emailed link to the dev console (ignored unless ISSUER is localhost). */
+  DEV_PRINT_EMAIL_LINKS?: string;
   /** Secret: JSON object of resource-server id -> secret, for the introspection endpoint. */
   RESOURCE_SERVERS?: string;
 }

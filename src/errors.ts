@@ -50,8 +50,10 @@ export const HTTP_ANSWERS: Record<ErrorCode, HttpAnswer> = {
   unsupported_grant_type: { status: 400, error: "unsupported_grant_type" },
   invalid_origin: { status: 403, error: "invalid_origin" },
   email_taken: { status: 409, error: "email_taken" },
+  email_not_verified: { status: 403, error: "email_not_verified" },
   rate_limited: { status: 429, error: "rate_limited", headers: retryAfter },
   storage_unavailable: { status: 503, error: "temporarily_unavailable", headers: retryAfter },
+  email_unavailable: { status: 503, error: "temporarily_unavailable", headers: retryAfter },
   misconfigured: { status: 500, error: "server_error", description: "The service is misconfigured." },
   internal_error: { status: 500, error: "server_error", description: "Internal error." },
 };
@@ -102,7 +104,11 @@ function diagnose(err: unknown): string | undefined {
  * id. Never a storage error's message: D1's carries the SQL and its parameters (emails, hashes).
  */
 function logFailure(err: DomainError, c: Context<AppEnv>) {
-  const events: Partial<Record<ErrorCode, string>> = { storage_unavailable: "storage_unavailable", misconfigured: "configuration_error" };
+  const events: Partial<Record<ErrorCode, string>> = {
+    storage_unavailable: "storage_unavailable",
+    email_unavailable: "email_unavailable",
+    misconfigured: "configuration_error",
+  };
   console.error(
     JSON.stringify({
       level: "error",

@@ -18,6 +18,7 @@ import { provideServices } from "./middleware/services";
 import { accountRoutes } from "./routes/account";
 import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
+import { lifecycleRoutes } from "./routes/lifecycle";
 import { oauthRoutes } from "./routes/oauth";
 import { sessionRoutes } from "./routes/sessions";
 import { wellKnownRoutes } from "./routes/well-known";
@@ -84,6 +85,7 @@ app.use("/oauth/*", requireAllowedOriginForCookie({ requireJson: false }));
 
 app.route("/auth", authRoutes);
 app.route("/auth", accountRoutes);
+app.route("/auth", lifecycleRoutes);
 app.route("/auth/sessions", sessionRoutes);
 app.route("/.well-known", wellKnownRoutes);
 app.route("/admin", adminRoutes);

@@ -11,6 +11,7 @@ import { getConfig, type Config } from "./config";
 import type { Env } from "./env";
 import { getKeyMaterial, type KeyMaterial } from "./keys";
 import { getRefreshTokenKeys, type RefreshTokenKeys } from "./keys/refresh-token-keys";
+import { createLifecycleService } from "./lifecycle/service";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./passwords";
 import { isCommonPassword } from "./passwords/common";
 import { createRevocationService } from "./revocation";
@@ -21,12 +22,26 @@ import { D1EventStore } from "./stores/d1/events";
 import { D1FamilyStore } from "./stores/d1/families";
 import { D1HousekeepingStore } from "./stores/d1/housekeeping";
 import { D1RoleStore } from "./stores/d1/roles";
+import { D1LinkTokenStore } from "./stores/d1/link-tokens";
 import { D1UserStore } from "./stores/d1/users";
+import { bindingEmailSender } from "./stores/email";
 import { KvLockoutStore } from "./stores/kv/lockouts";
 import { KvRevocationStore } from "./stores/kv/revocations";
 import { bindingLimiter } from "./stores/limiters";
 import { analyticsTelemetry } from "./stores/telemetry";
-import type { EventStore, FamilyStore, HousekeepingStore, Limiter, LockoutStore, RefreshTelemetry, RevocationStore, RoleStore, UserStore } from "./stores/types";
+import type {
+  EmailSender,
+  EventStore,
+  FamilyStore,
+  HousekeepingStore,
+  Limiter,
+  LinkTokenStore,
+  LockoutStore,
+  RefreshTelemetry,
+  RevocationStore,
+  RoleStore,
+  UserStore,
+} from "./stores/types";
 import { createTokenService } from "./tokens";
 
 /** The per-network limiters the HTTP layer applies before a route runs (wrangler.toml `[[ratelimits]]`). */
@@ -43,6 +58,10 @@ export interface Stores {
   locks: LockoutStore;
   housekeeping: HousekeepingStore;
   telemetry: RefreshTelemetry;
+  /** Single-use email links (verification, reset, email change). */
+  links: LinkTokenStore;
+  /** Account emails; undefined without an EMAIL binding. */
+  sender: EmailSender | undefined;
   limiters: {
     perFamily: Limiter;
     attemptsPerEmail: Limiter;
@@ -50,9 +69,11 @@ export interface Stores {
     perNetwork: Record<NetworkLimiterName, Limiter>;
     /** Introspection requests per resource server. */
     perResourceServer: Limiter;
+    /** Account emails asked for, per address and per network. */
+    emails: Limiter;
   };
   /** New ids that land in the right database (src/stores/d1/databases.ts). */
-  placement: { newUserId(normalizedEmail: string): string; newFamilyId(userId: string): string };
+  placement: { newUserId(normalizedEmail: string): string; newFamilyId(userId: string): string; landsBeside(key: string, anchorKey: string): boolean };
 }
 
 export interface ServiceInputs {
@@ -90,19 +111,34 @@ export function assembleServices({ stores, config, keys, refreshKeys, now = Date
     familyLimiter: stores.limiters.perFamily,
     telemetry: stores.telemetry,
   });
+  const lockout = createLoginLockout({
+    locks: stores.locks,
+    attemptsPerEmail: stores.limiters.attemptsPerEmail,
+    failuresPerEmailAndNetwork: stores.limiters.failuresPerEmailAndNetwork,
+  });
   const accounts = createAccountService({
     users: stores.users,
     events: stores.events,
     sessions,
     revocation,
     passwords,
-    lockout: createLoginLockout({
-      locks: stores.locks,
-      attemptsPerEmail: stores.limiters.attemptsPerEmail,
-      failuresPerEmailAndNetwork: stores.limiters.failuresPerEmailAndNetwork,
-    }),
+    lockout,
     now,
     newUserId: stores.placement.newUserId,
+    requireVerifiedEmail: config.email.requireVerified,
+  });
+  const lifecycle = createLifecycleService({
+    config,
+    users: stores.users,
+    links: stores.links,
+    sender: stores.sender,
+    accounts,
+    revocation,
+    passwords,
+    lockout,
+    limiter: stores.limiters.emails,
+    landsBeside: stores.placement.landsBeside,
+    now,
   });
   const roles = createRoleService({ roles: stores.roles, sessions, revocation, config, now, onRolesChanged: accounts.forgetProfile });
   return {
@@ -110,6 +146,7 @@ export function assembleServices({ stores, config, keys, refreshKeys, now = Date
     clients: createClientRegistry({ config, resourceServers }),
     accounts,
     roles,
+    lifecycle,
     sessions,
     tokens,
     revocation,
@@ -134,14 +171,21 @@ export function bindingStores(env: Env, config: Config): Stores {
     locks: new KvLockoutStore(env.REVOCATIONS),
     housekeeping: new D1HousekeepingStore(databases),
     telemetry: analyticsTelemetry(env.REFRESH_TELEMETRY),
+    links: new D1LinkTokenStore(databases),
+    sender: bindingEmailSender(env.EMAIL, config.email.from),
     limiters: {
       perFamily: limiter("REFRESH_FAMILY_RATE_LIMITER"),
       attemptsPerEmail: limiter("LOGIN_EMAIL_RATE_LIMITER"),
       failuresPerEmailAndNetwork: limiter("FAILED_LOGIN_RATE_LIMITER"),
       perNetwork: Object.fromEntries(NETWORK_LIMITERS.map((name) => [name, limiter(name)])) as Record<NetworkLimiterName, Limiter>,
       perResourceServer: limiter("INTROSPECTION_RATE_LIMITER"),
+      emails: limiter("EMAIL_RATE_LIMITER"),
     },
-    placement: { newUserId: (email) => databases.newIdBeside(email), newFamilyId: (userId) => databases.newIdBeside(userId) },
+    placement: {
+      newUserId: (email) => databases.newIdBeside(email),
+      newFamilyId: (userId) => databases.newIdBeside(userId),
+      landsBeside: (key, anchorKey) => databases.indexOf(key) === databases.indexOf(anchorKey),
+    },
   };
 }
 

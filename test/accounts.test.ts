@@ -16,10 +16,10 @@ describe("POST /auth/register", () => {
     expect(res.status).toBe(201);
     expect(res.headers.get("Cache-Control")).toBe("no-store");
     const body = (await res.json()) as Record<string, any>;
-    expect(body).toMatchObject({ user: { email, role: "user", roles: ["user"] }, token_type: "Bearer", expires_in: 900 });
-    expect(Object.keys(body.user).sort()).toEqual(["created_at", "email", "id", "role", "roles"]);
+    expect(body).toMatchObject({ user: { email, role: "user", roles: ["user"], email_verified: false }, token_type: "Bearer", expires_in: 900 });
+    expect(Object.keys(body.user).sort()).toEqual(["created_at", "email", "email_verified", "id", "role", "roles"]);
     const claims = decodePayload(body.access_token);
-    expect(claims).toMatchObject({ sub: body.user.id, client_id: "web", roles: ["user"], scope: "profile:read", role: "user", exp: (claims.iat as number) + 900 });
+    expect(claims).toMatchObject({ sub: body.user.id, client_id: "web", roles: ["user"], scope: "profile:read", role: "user", email_verified: false, exp: (claims.iat as number) + 900 });
     const sid = claims.sid as string;
     const refreshToken = refreshCookieOf(res)!;
     expect(refreshToken).toMatch(REFRESH_TOKEN_SHAPE);

@@ -164,3 +164,44 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
  * the second it was written in: a token issued later in that same second is refused too.
  */
 export const nextSecond = () => sleep(1000 - (Date.now() % 1000) + 5);
+
+/** What the worker handed to the EMAIL binding. */
+export interface SentEmail {
+  from: string | { email: string; name: string };
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/**
+ * A stand-in for the EMAIL binding (`callWith({ EMAIL: mail.EMAIL }, ...)`) that keeps what it is
+ * sent; `mail.failing = true` makes it throw, as the Email Service does when it refuses a message.
+ */
+export function mailbox() {
+  const sent: SentEmail[] = [];
+  const box = {
+    sent,
+    failing: false,
+    EMAIL: {
+      // The worker sends the structured form ({ from, to, subject, text, html }) only.
+      async send(message: unknown): Promise<EmailSendResult> {
+        if (box.failing) throw new Error("the Email Service refused the message");
+        sent.push(message as SentEmail);
+        return { messageId: `<${crypto.randomUUID()}@test>` };
+      },
+    },
+    /** The token of the last `page` link sent to `to`. */
+    token(page: "verify-email" | "reset-password" | "confirm-email-change", to: string): string {
+      const mail = sent.findLast((m) => m.to === to && m.text.includes(`/#/${page}?token=`));
+      if (!mail) throw new Error(`no ${page} email to ${to}; sent: ${JSON.stringify(sent.map((m) => [m.to, m.subject]))}`);
+      return /token=([A-Za-z0-9_-]+)/.exec(mail.text)![1]!;
+    },
+  };
+  return box;
+}
+
+/** A JSON POST with some bindings or vars replaced. */
+export function postJsonWith(overrides: Overrides, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return callWith(overrides, path, { method: "POST", headers: { ...json, ...headers }, body: JSON.stringify(body) });
+}

@@ -4,14 +4,20 @@
  * does in one statement or batch; the liveness rule is the services' own `isLive`, which
  * src/stores/d1/liveness.test.ts checks against the SQL. Test code only: never imported by src/.
  */
+import { EmailUnavailableError } from "../src/domain-errors";
 import { isLive } from "../src/sessions/liveness";
 import type {
+  EmailMessage,
+  EmailSender,
   EventStore,
   FamilyRecord,
   FamilyScope,
   FamilyStore,
   HousekeepingStore,
   Limiter,
+  LinkTokenPurpose,
+  LinkTokenRecord,
+  LinkTokenStore,
   LivenessBounds,
   LockoutStore,
   NewFamily,
@@ -45,6 +51,9 @@ export class MemoryStorage {
   readonly kv = new Map<string, { value: string; expiresAt: number }>();
   kvWrites = 0;
   readonly telemetry: RefreshDataPoint[] = [];
+  readonly linkTokens = new Map<string, LinkTokenRecord>();
+  /** What the memory email sender accepted, in order. */
+  readonly outbox: EmailMessage[] = [];
 
   constructor(readonly now: () => number) {}
 
@@ -97,12 +106,12 @@ export class MemoryUserStore implements UserStore {
     return this.storage.userWithRoles(id);
   }
 
-  async register(user: UserRecord, family: NewFamily, event: SecurityEvent) {
+  async register(user: UserRecord, family: NewFamily | undefined, event: SecurityEvent) {
     if (await this.findByEmail(user.email)) return "email_taken" as const;
     const { roles, ...columns } = user;
     this.storage.users.set(user.id, columns);
     this.storage.roles.set(user.id, roles.map((role) => ({ role, grantedAt: user.createdAt, grantedBy: null })));
-    this.storage.families.set(family.id, familyRow(family));
+    if (family) this.storage.families.set(family.id, familyRow(family));
     this.storage.events.push({ ...event, at: user.createdAt });
     return "created" as const;
   }
@@ -120,6 +129,7 @@ export class MemoryUserStore implements UserStore {
     const user = this.storage.users.get(userId);
     if (user) Object.assign(user, { passwordHash, updatedAt: now });
     revokeInScope(this.storage, { userId, exceptFamilyId: keepFamilyId }, "password_changed", now);
+    deleteLinks(this.storage, (t) => t.userId === userId && (t.purpose === "reset_password" || t.purpose === "change_email"));
     this.storage.events.push({ ...event, at: now });
   }
 
@@ -138,7 +148,10 @@ export class MemoryFamilyStore implements FamilyStore {
 
   private stateOf(family: StoredFamily) {
     const user = this.storage.userWithRoles(family.userId);
-    return { userDisabledAt: user?.disabledAt ?? null, subject: { userId: family.userId, roles: user?.roles ?? [] } };
+    return {
+      userDisabledAt: user?.disabledAt ?? null,
+      subject: { userId: family.userId, roles: user?.roles ?? [], emailVerified: (user?.emailVerifiedAt ?? null) !== null },
+    };
   }
 
   async rotate({ familyId, generation, presentedHash, childHash, sealedChild, live, clientId }: Rotation) {
@@ -272,6 +285,79 @@ export const memoryHousekeeping = (storage: MemoryStorage): HousekeepingStore =>
     }
     const before = storage.events.length;
     storage.events.splice(0, storage.events.length, ...storage.events.filter((event) => event.at >= eventsBefore));
-    return { families, legacyTokens: 0, events: before - storage.events.length };
+    let linkTokens = 0;
+    for (const [hash, token] of storage.linkTokens) if (token.expiresAt < storage.now()) linkTokens += Number(storage.linkTokens.delete(hash));
+    return { families, legacyTokens: 0, events: before - storage.events.length, linkTokens };
   },
 });
+
+function deleteLinks(storage: MemoryStorage, which: (token: LinkTokenRecord) => boolean) {
+  for (const [hash, token] of storage.linkTokens) if (which(token)) storage.linkTokens.delete(hash);
+}
+
+/** Email links: each consuming method applies its change only if the token is still there, like the D1 batch. */
+export class MemoryLinkTokenStore implements LinkTokenStore {
+  constructor(private readonly storage: MemoryStorage) {}
+
+  async issue(token: LinkTokenRecord, event?: SecurityEvent) {
+    deleteLinks(this.storage, (t) => t.userId === token.userId && t.purpose === token.purpose);
+    this.storage.linkTokens.set(token.tokenHash, { ...token });
+    if (event) this.storage.events.push({ ...event, at: token.createdAt });
+  }
+
+  async find(tokenHash: string, purpose: LinkTokenPurpose, now: number) {
+    const token = this.storage.linkTokens.get(tokenHash);
+    return token && token.purpose === purpose && token.expiresAt > now ? { ...token } : undefined;
+  }
+
+  async discard(tokenHash: string) {
+    this.storage.linkTokens.delete(tokenHash);
+  }
+
+  /** Deletes the token if it is still valid; true when it was. */
+  #consume(tokenHash: string, now: number): boolean {
+    const token = this.storage.linkTokens.get(tokenHash);
+    if (!token || token.expiresAt <= now) return false;
+    this.storage.linkTokens.delete(tokenHash);
+    return true;
+  }
+
+  async verifyEmail({ userId, tokenHash, now, event }: { userId: string; tokenHash: string; now: number; event: SecurityEvent }) {
+    if (!this.#consume(tokenHash, now)) return false;
+    const user = this.storage.users.get(userId)!;
+    Object.assign(user, { emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now });
+    this.storage.events.push({ ...event, at: now });
+    return true;
+  }
+
+  async resetPassword({ userId, tokenHash, now, event, passwordHash }: { userId: string; tokenHash: string; now: number; event: SecurityEvent; passwordHash: string }) {
+    if (!this.#consume(tokenHash, now)) return false;
+    const user = this.storage.users.get(userId)!;
+    Object.assign(user, { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now });
+    revokeInScope(this.storage, { userId }, "password_reset", now);
+    deleteLinks(this.storage, (t) => t.userId === userId);
+    this.storage.events.push({ ...event, at: now });
+    return true;
+  }
+
+  async changeEmail({ userId, tokenHash, now, event, newEmail }: { userId: string; tokenHash: string; now: number; event: SecurityEvent; newEmail: string }) {
+    const token = this.storage.linkTokens.get(tokenHash);
+    if (!token || token.expiresAt <= now) return "token_gone" as const;
+    if ([...this.storage.users.values()].some((other) => other.id !== userId && other.email === newEmail)) return "email_taken" as const;
+    this.#consume(tokenHash, now);
+    Object.assign(this.storage.users.get(userId)!, { email: newEmail, emailVerifiedAt: now, updatedAt: now });
+    deleteLinks(this.storage, (t) => t.userId === userId);
+    this.storage.events.push({ ...event, at: now });
+    return "changed" as const;
+  }
+}
+
+/** An email sender that keeps what it is given in `storage.outbox`; `failing` makes it refuse. */
+export function memoryEmailSender(storage: MemoryStorage, options: { failing?: () => boolean } = {}): EmailSender {
+  return {
+    async send(message) {
+      if (options.failing?.()) throw new EmailUnavailableError(new Error("refused"));
+      storage.outbox.push(message);
+    },
+  };
+}

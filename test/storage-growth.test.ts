@@ -10,6 +10,13 @@ import { buildServices } from "../src/services";
 import { databaseOf, userDatabases } from "./databases";
 
 const CLIENT = { ip: "198.51.100.7", userAgent: "storage-growth-test/1.0" };
+
+/** A new user's first session. */
+async function registered(services: ReturnType<typeof buildServices>, credentials: { email: string; password: string }, clientId: string, client: typeof CLIENT) {
+  const { session } = await services.accounts.register(credentials, clientId, client);
+  if (!session) throw new Error("no session at registration");
+  return { session };
+}
 const TABLES = ["users", "sessions", "refresh_tokens", "auth_events"] as const;
 
 async function footprint(db: D1Database) {
@@ -45,7 +52,7 @@ describe("storage per session", () => {
     const names = (env.USER_DATABASES ?? "DB").split(",");
     const meteredEnv = { ...env, ...Object.fromEntries(names.map((name, i) => [name, metered(userDatabases()[i]!, log)])) };
     const services = buildServices(meteredEnv as typeof env);
-    const { session } = await services.accounts.register({ email: `meter-${crypto.randomUUID()}@example.com`, password: "correct horse battery staple" }, "web", CLIENT);
+    const { session } = await registered(services, { email: `meter-${crypto.randomUUID()}@example.com`, password: "correct horse battery staple" }, "web", CLIENT);
     let token = session.refreshToken;
     for (let i = 0; i < 5; i++) {
       log.length = 0;
@@ -56,7 +63,7 @@ describe("storage per session", () => {
 
   it("1,000 rotations after the first 10 add no row and no more than a few KB of pages in use", async () => {
     const services = buildServices(env);
-    const { session } = await services.accounts.register({ email: `growth-${crypto.randomUUID()}@example.com`, password: "correct horse battery staple" }, "web", CLIENT);
+    const { session } = await registered(services, { email: `growth-${crypto.randomUUID()}@example.com`, password: "correct horse battery staple" }, "web", CLIENT);
     const db = databaseOf(session.familyId);
     let token = session.refreshToken;
     const rotate = async (times: number) => {

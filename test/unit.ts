@@ -12,9 +12,11 @@ import { isCommonPassword } from "../src/passwords/common";
 import { assembleServices, type Stores } from "../src/services";
 import {
   MemoryFamilyStore,
+  memoryEmailSender,
   memoryEventStore,
   memoryHousekeeping,
   memoryLimiter,
+  MemoryLinkTokenStore,
   memoryLockoutStore,
   MemoryRevocationStore,
   MemoryRoleStore,
@@ -39,7 +41,7 @@ export const PASSWORD = "correct horse battery staple";
 export interface UnitOptions {
   config?: Partial<Config>;
   /** Limits of the per-family, per-email and per-email+network limiters (default: none). */
-  limits?: { perFamily?: number; attemptsPerEmail?: number; failuresPerEmailAndNetwork?: number };
+  limits?: { perFamily?: number; attemptsPerEmail?: number; failuresPerEmailAndNetwork?: number; emails?: number };
   passwords?: PasswordHasher;
   /** Replaces stores, e.g. with a failing one. */
   stores?: (stores: Stores) => Partial<Stores>;
@@ -53,6 +55,8 @@ export function unitServices(options: UnitOptions = {}) {
     },
   };
   const now = () => clock.now;
+  /** Set `now` to true to make the email sender refuse every message. */
+  const emailFails = { now: false };
   const storage = new MemoryStorage(now);
   const unlimited = memoryLimiter(storage);
   const base: Stores = {
@@ -64,17 +68,22 @@ export function unitServices(options: UnitOptions = {}) {
     locks: memoryLockoutStore(storage),
     housekeeping: memoryHousekeeping(storage),
     telemetry: memoryTelemetry(storage),
+    links: new MemoryLinkTokenStore(storage),
+    sender: memoryEmailSender(storage, { failing: () => emailFails.now }),
     limiters: {
       perFamily: memoryLimiter(storage, options.limits?.perFamily),
       attemptsPerEmail: memoryLimiter(storage, options.limits?.attemptsPerEmail),
       failuresPerEmailAndNetwork: memoryLimiter(storage, options.limits?.failuresPerEmailAndNetwork),
       perNetwork: { AUTH_RATE_LIMITER: unlimited, LOGIN_RATE_LIMITER: unlimited, REGISTER_RATE_LIMITER: unlimited, REFRESH_RATE_LIMITER: unlimited },
       perResourceServer: unlimited,
+      emails: memoryLimiter(storage, options.limits?.emails),
     },
-    placement: { newUserId: () => crypto.randomUUID(), newFamilyId: () => crypto.randomUUID() },
+    placement: { newUserId: () => crypto.randomUUID(), newFamilyId: () => crypto.randomUUID(), landsBeside: () => true },
   };
   const stores = { ...base, ...options.stores?.(base) };
-  const config: Config = { ...getConfig(env), ...options.config };
+  const baseConfig = getConfig(env);
+  // The pool's EMAIL binding gives a sender address; unit tests send through the memory sender.
+  const config: Config = { ...baseConfig, ...options.config, email: { ...baseConfig.email, ...options.config?.email } };
   const services = assembleServices({
     stores,
     config,
@@ -85,6 +94,24 @@ export function unitServices(options: UnitOptions = {}) {
   });
   let counter = 0;
   /** Registers a fresh user: its user record and first session. */
-  const register = (email = `user-${counter++}@example.com`, password = PASSWORD) => services.accounts.register({ email, password }, "web", CLIENT);
-  return { services, storage, clock, register };
+  const register = async (email = `user-${counter++}@example.com`, password = PASSWORD) => {
+    const { user, session } = await services.accounts.register({ email, password }, "web", CLIENT);
+    if (!session) throw new Error("registered without a session (REQUIRE_VERIFIED_EMAIL): use services.accounts.register");
+    return { user, session };
+  };
+  return { services, storage, clock, register, emailFails };
+}
+
+/** A `waitUntil` stand-in: `settle()` waits for every task handed to it so far. */
+export function backgroundTasks() {
+  const tasks: Promise<void>[] = [];
+  const background = (task: Promise<void>) => void tasks.push(task);
+  return { background, settle: () => Promise.all(tasks.splice(0)) };
+}
+
+/** The token of the `page` link in an email body (`<APP_URL>/#/<page>?token=...`); throws if there is none. */
+export function linkToken(body: string, page: string): string {
+  const match = new RegExp(`/#/${page}\\?token=([A-Za-z0-9_-]+)`).exec(body);
+  if (!match) throw new Error(`no ${page} link in: ${body}`);
+  return match[1]!;
 }

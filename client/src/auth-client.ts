@@ -6,7 +6,19 @@ import { AuthClientError, errorFromResponse, networkError } from "./errors.js";
 import { decodeClaims } from "./jwt.js";
 import { OriginPolicy } from "./origins.js";
 import { browserTabs, type TabCoordinator, type TabMessage } from "./tabs.js";
-import type { AuthChangeListener, AuthClientOptions, AuthEvent, Credentials, PasswordChange, Session, SessionInfo, User } from "./types.js";
+import type {
+  AuthChangeListener,
+  AuthClientOptions,
+  AuthEvent,
+  Credentials,
+  EmailChange,
+  LinkToken,
+  PasswordChange,
+  PasswordReset,
+  Session,
+  SessionInfo,
+  User,
+} from "./types.js";
 
 interface TokenResponse {
   access_token: string;
@@ -59,7 +71,10 @@ export class AuthClient {
     return () => this.#listeners.delete(listener);
   }
 
-  /** Creates the account and signs in (every tab). Fails with `email_taken`, `invalid_request`. */
+  /**
+   * Creates the account and signs in (every tab). Fails with `email_taken`, `invalid_request`. When
+   * the service requires a verified email first, no session starts: the user verifies, then logs in.
+   */
   register(credentials: Credentials): Promise<User> {
     return this.#signIn("/auth/register", credentials);
   }
@@ -143,6 +158,55 @@ export class AuthClient {
   }
 
   /**
+   * "Forgot password" (POST /auth/password/forgot): the service emails a reset link if the address
+   * has an account, and answers the same either way.
+   */
+  async requestPasswordReset(request: { email: string }): Promise<void> {
+    await this.#post("/auth/password/forgot", { email: request.email });
+  }
+
+  /**
+   * Sets a new password with the token of a reset link (POST /auth/password/reset). The service
+   * ends every session of the user, on every device: sign in again with the new password. Fails with
+   * `invalid_request` (a used or expired link, or a refused password: the message names the field).
+   */
+  async resetPassword(reset: PasswordReset): Promise<void> {
+    await this.#post("/auth/password/reset", { token: reset.token, new_password: reset.newPassword });
+  }
+
+  /** Uses a verification link's token (POST /auth/email/verify); a signed-in tab refreshes to get `email_verified: true`. */
+  async verifyEmail(link: LinkToken): Promise<void> {
+    await this.#post("/auth/email/verify", { token: link.token });
+    if (this.#session) await this.refresh().catch(() => null);
+  }
+
+  /**
+   * Sends a new verification link: to the signed-in user, or, given an `email` (a user who may not
+   * log in before verifying), to that address if it has an unverified account (the answer is the
+   * same either way).
+   */
+  async resendVerification(to: { email?: string } = {}): Promise<void> {
+    if (to.email !== undefined) return void (await this.#post("/auth/email/verify/resend", { email: to.email }));
+    await this.#api("/auth/email/verify/resend", { method: "POST", headers: JSON_HEADERS, body: "{}" });
+  }
+
+  /**
+   * Asks to move the signed-in user to `newEmail` (POST /auth/email/change, with the current
+   * password). The new address gets a confirmation link, the current one a notice; nothing changes
+   * until the link is used (`confirmEmailChange`). Fails with `invalid_credentials`, `email_taken`.
+   */
+  async changeEmail(change: EmailChange): Promise<void> {
+    const body = JSON.stringify({ new_email: change.newEmail, current_password: change.currentPassword });
+    await this.#api("/auth/email/change", { method: "POST", headers: JSON_HEADERS, body });
+  }
+
+  /** Uses an email-change link's token (POST /auth/email/change/confirm); a signed-in tab refreshes. */
+  async confirmEmailChange(link: LinkToken): Promise<void> {
+    await this.#post("/auth/email/change/confirm", { token: link.token });
+    if (this.#session) await this.refresh().catch(() => null);
+  }
+
+  /**
    * `fetch` with `Authorization: Bearer`: refreshes first when the token is about to expire, and
    * once more (then retries once) when the server answers 401. A path is appended to `baseUrl`; a
    * full URL must be on the auth service's origin or one of `apiOrigins`, or the call throws
@@ -165,8 +229,9 @@ export class AuthClient {
       const body = this.#withClientId({ email: credentials.email, password: credentials.password });
       const res = await this.#call(path, { method: "POST", credentials: "include", headers: JSON_HEADERS, body });
       if (!res.ok) throw await errorFromResponse(res);
-      const data = (await res.json()) as TokenResponse & { user: User };
-      this.#setSession(this.#sessionFrom(data), true);
+      const data = (await res.json()) as Partial<TokenResponse> & { user: User };
+      // No token: the account exists but must verify its email before the first session.
+      if (data.access_token !== undefined) this.#setSession(this.#sessionFrom(data as TokenResponse), true);
       return data.user;
     });
   }
@@ -290,6 +355,12 @@ export class AuthClient {
     const headers = new Headers(init.headers);
     headers.set("Authorization", `Bearer ${token}`);
     return this.#fetch(url.href, { ...init, headers });
+  }
+
+  /** A JSON POST that needs no session (the account-email links); every failure is an {@link AuthClientError}. */
+  async #post(path: string, body: Record<string, string>): Promise<void> {
+    const res = await this.#call(path, { method: "POST", headers: JSON_HEADERS, body: JSON.stringify(body) });
+    if (!res.ok) throw await errorFromResponse(res);
   }
 
   async #call(path: string, init: RequestInit): Promise<Response> {

@@ -1,5 +1,18 @@
 export { AuthClient } from "./auth-client.js";
 export { AuthClientError, UntrustedOriginError } from "./errors.js";
 export { decodeClaims, type AccessTokenClaims } from "./jwt.js";
+export { readLinkToken, type LinkPage } from "./links.js";
 export { browserTabs, type TabCoordinator, type TabMessage, type TabPlatform } from "./tabs.js";
-export type { AuthChangeListener, AuthClientOptions, AuthEvent, Credentials, PasswordChange, Session, SessionInfo, User } from "./types.js";
+export type {
+  AuthChangeListener,
+  AuthClientOptions,
+  AuthEvent,
+  Credentials,
+  EmailChange,
+  LinkToken,
+  PasswordChange,
+  PasswordReset,
+  Session,
+  SessionInfo,
+  User,
+} from "./types.js";

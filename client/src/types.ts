@@ -82,3 +82,20 @@ export interface PasswordChange {
   currentPassword: string;
   newPassword: string;
 }
+
+/** What `resetPassword` takes: the token of the reset link, and the new password. */
+export interface PasswordReset {
+  token: string;
+  newPassword: string;
+}
+
+/** What `changeEmail` takes. */
+export interface EmailChange {
+  newEmail: string;
+  currentPassword: string;
+}
+
+/** The token of an emailed link (`readLinkToken()` finds it in the page's URL). */
+export interface LinkToken {
+  token: string;
+}

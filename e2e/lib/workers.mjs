@@ -70,7 +70,9 @@ export function authWorker({ root, stateDir, logDir }) {
           "--env-file", envFile,
           "--var", `ACCESS_TOKEN_TTL_SECONDS:${ACCESS_TOKEN_TTL_SECONDS}`,
           "--show-interactive-dev-session=false",
-          "--log-level", "warn",
+          // info: the log then holds the worker's own lines and the emails wrangler dev kept, which
+          // the account-email checks search for link tokens (there must be none).
+          "--log-level", "info",
         ],
         { cwd: root, logFile: join(logDir, "auth-worker.log") },
       );

@@ -1,9 +1,13 @@
 /** The example SPA: every call to the service goes through the client package. */
-import { AuthClient, AuthClientError, type AuthEvent, type Session, type SessionInfo } from "@edge-token-service/client";
+import { AuthClient, AuthClientError, readLinkToken, type AuthEvent, type LinkPage, type Session, type SessionInfo } from "@edge-token-service/client";
 
 // Substituted by esbuild at bundle time (serve.mjs).
 declare const AUTH_URL: string;
 declare const DOWNSTREAM_URL: string;
+
+// An emailed link (#/<page>?token=...): read it, and take the token out of the address bar, before
+// anything else runs. The token then lives in this variable only.
+const link = readLinkToken();
 
 // The downstream API is the one other origin the access token may go to.
 const client = new AuthClient({ baseUrl: AUTH_URL, apiOrigins: [DOWNSTREAM_URL] });
@@ -27,6 +31,7 @@ function render(session: Session | null) {
   document.body.dataset.state = session ? "signed-in" : "signed-out";
   $("status").textContent = session ? `signed in (user ${session.claims.sub}, session ${session.claims.sid})` : "signed out";
   $("claims").textContent = session ? JSON.stringify(session.claims, null, 2) : "";
+  $("email-status").textContent = session ? (session.claims.email_verified ? "verified" : "not verified") : "?";
   if (!session) $("sessions").replaceChildren();
   renderExpiry();
 }
@@ -99,6 +104,62 @@ action(
   "submit",
 );
 
+action(
+  "forgot-form",
+  async () => {
+    await client.requestPasswordReset({ email: $<HTMLInputElement>("forgot-email").value });
+    showValue("requestPasswordReset()", "if the address has an account, a reset link is on its way");
+  },
+  "submit",
+);
+
+action("resend-verification", async () => {
+  await client.resendVerification();
+  showValue("resendVerification()", "a new verification link is on its way");
+});
+
+action(
+  "email-form",
+  async () => {
+    const newEmail = $<HTMLInputElement>("new-email").value;
+    await client.changeEmail({ newEmail, currentPassword: $<HTMLInputElement>("email-current-password").value });
+    $<HTMLFormElement>("email-form").reset();
+    showValue("changeEmail()", `a confirmation link was sent to ${newEmail}`);
+  },
+  "submit",
+);
+
+/** The page an emailed link opened: verify and confirm at once; reset asks for the new password. */
+async function openLink(page: LinkPage, token: string) {
+  const section = $("link-page");
+  section.dataset.page = page;
+  const result = (text: string) => {
+    $("link-result").textContent = text;
+    log(text);
+  };
+  if (page === "verify-email") {
+    $("link-title").textContent = "Email verification";
+    await client.verifyEmail({ token });
+    result("Your email address is verified.");
+  } else if (page === "confirm-email-change") {
+    $("link-title").textContent = "Email change";
+    await client.confirmEmailChange({ token });
+    result("Your email address is changed.");
+  } else {
+    $("link-title").textContent = "Choose a new password";
+    action(
+      "reset-form",
+      async () => {
+        await client.resetPassword({ token, newPassword: $<HTMLInputElement>("reset-new-password").value });
+        delete section.dataset.page; // hides the form
+        section.dataset.done = "reset-password";
+        result("Your password is changed and every device was signed out. Log in with the new password.");
+      },
+      "submit",
+    );
+  }
+}
+
 /** Shows what a typed call returned. */
 function showValue(label: string, value: unknown) {
   $("result").textContent = `${label}\n${typeof value === "string" ? value : JSON.stringify(value, null, 2)}`;
@@ -143,9 +204,10 @@ setInterval(renderExpiry, 1000);
 
 client
   .restore()
-  .then((session) => {
+  .then(async (session) => {
     log(session ? "session restored from the refresh cookie" : "no session to restore");
     render(session);
+    if (link) await openLink(link.page, link.token);
   })
   .catch((err: unknown) => {
     render(null);

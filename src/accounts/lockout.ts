@@ -22,7 +22,8 @@ export interface LockoutDeps {
 
 export type LoginLockout = ReturnType<typeof createLoginLockout>;
 
-async function digestHex(text: string): Promise<string> {
+/** A rate-limit or lock key for `text` (an email, an email + network): a SHA-256 prefix, never the text. */
+export async function digestHex(text: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return [...new Uint8Array(digest).slice(0, 16)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

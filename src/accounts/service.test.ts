@@ -7,9 +7,9 @@ describe("register", () => {
   it("creates the user with a first session and a register event; the email is normalised", async () => {
     const unit = unitServices();
     const { user, session } = await unit.services.accounts.register({ email: "  Ada@Example.COM ", password: PASSWORD }, "web", CLIENT);
-    expect(user).toMatchObject({ email: "ada@example.com", roles: ["user"], disabledAt: null });
-    expect(unit.storage.families.get(session.familyId)).toMatchObject({ userId: user.id, clientId: "web", generation: 0 });
-    expect(unit.storage.events).toMatchObject([{ type: "register", userId: user.id, sessionId: session.familyId, ip: CLIENT.ip }]);
+    expect(user).toMatchObject({ email: "ada@example.com", roles: ["user"], disabledAt: null, emailVerifiedAt: null });
+    expect(unit.storage.families.get(session!.familyId)).toMatchObject({ userId: user.id, clientId: "web", generation: 0 });
+    expect(unit.storage.events).toMatchObject([{ type: "register", userId: user.id, sessionId: session!.familyId, ip: CLIENT.ip }]);
   });
 
   it("refuses an email that is taken, whatever its case, and changes nothing", async () => {

@@ -21,13 +21,24 @@ export interface PublicUser {
   role: string;
   /** Sorted. */
   roles: string[];
+  email_verified: boolean;
   created_at: string;
 }
 
 export const publicUser = (user: UserRecord): PublicUser => {
   const roles = [...user.roles].sort();
-  return { id: user.id, email: user.email, role: deprecatedRole(roles), roles, created_at: new Date(user.createdAt).toISOString() };
+  return {
+    id: user.id,
+    email: user.email,
+    role: deprecatedRole(roles),
+    roles,
+    email_verified: user.emailVerifiedAt !== null,
+    created_at: new Date(user.createdAt).toISOString(),
+  };
 };
+
+/** What an access token of this user says about it. */
+export const subjectOf = (user: UserRecord) => ({ userId: user.id, roles: user.roles, emailVerified: user.emailVerifiedAt !== null });
 
 export interface PasswordHasher {
   hash(password: string): Promise<string>;
@@ -48,6 +59,8 @@ export interface AccountDeps {
   now: () => number;
   /** A new user id that lands in the database of the (normalised) email. */
   newUserId: (normalizedEmail: string) => string;
+  /** REQUIRE_VERIFIED_EMAIL: unverified users get no session (registration starts none, login is refused). */
+  requireVerifiedEmail: boolean;
 }
 
 /** The profile answers from a short per-isolate cache: staleness is bounded, and access is checked in KV anyway. */
@@ -78,7 +91,8 @@ export function createAccountService(deps: AccountDeps) {
   return {
     checkNewPassword,
 
-    async register(input: { email: string; password: string }, clientId: string, client: ClientInfo): Promise<{ user: UserRecord; session: IssuedSession }> {
+    /** Creates the user and, unless a verified email is required first, its first session. */
+    async register(input: { email: string; password: string }, clientId: string, client: ClientInfo): Promise<{ user: UserRecord; session?: IssuedSession }> {
       checkNewPassword("password", input.password);
       const email = input.email.trim().toLowerCase();
       const at = now();
@@ -90,17 +104,19 @@ export function createAccountService(deps: AccountDeps) {
         updatedAt: at,
         disabledAt: null,
         roles: [DEFAULT_ROLE],
+        emailVerifiedAt: null,
       };
-      const { family, issued } = await sessions.open({ userId: user.id, roles: user.roles }, clientId, client);
-      const outcome = await users.register(user, family, { type: "register", userId: user.id, sessionId: family.id, ...client });
+      const opened = deps.requireVerifiedEmail ? undefined : await sessions.open(subjectOf(user), clientId, client);
+      const outcome = await users.register(user, opened?.family, { type: "register", userId: user.id, sessionId: opened?.family.id, ...client });
       if (outcome === "email_taken") throw new DomainError("email_taken", "An account with this email already exists.");
-      return { user, session: issued };
+      return { user, session: opened?.issued };
     },
 
     /**
      * Unknown email, wrong password and disabled account fail alike (401 `invalid_credentials`,
      * one password hash each). The family is stored only if the user still has the verified hash
-     * and is not disabled when it is written.
+     * and is not disabled when it is written. With REQUIRE_VERIFIED_EMAIL, the right password of an
+     * unverified user gets 403 `email_not_verified` (only who knows the password learns it).
      */
     async login(input: { email: string; password: string }, clientId: string, client: ClientInfo): Promise<{ user: UserRecord; session: IssuedSession }> {
       const { admitted, pairKey } = await lockout.admit(input.email, client.ip);
@@ -113,7 +129,11 @@ export function createAccountService(deps: AccountDeps) {
         if (await lockout.recordFailure(pairKey)) throw rateLimited();
         throw invalidCredentials();
       }
-      const { family, issued } = await sessions.open({ userId: user.id, roles: user.roles }, clientId, client);
+      if (deps.requireVerifiedEmail && user.emailVerifiedAt === null) {
+        await events.record({ type: "login_failed", userId: user.id, ...client, detail: "email_not_verified" }, now(), user.id);
+        throw new DomainError("email_not_verified", "Verify your email address first: open the link we sent, or ask for a new one.");
+      }
+      const { family, issued } = await sessions.open(subjectOf(user), clientId, client);
       const rehash = check.needsRehash ? await passwords.hash(input.password) : undefined;
       const event = { type: "login", userId: user.id, sessionId: family.id, ...client } as const;
       if (!(await users.startFamily({ family, verifiedHash: user.passwordHash, rehash, event }))) throw invalidCredentials();
@@ -160,7 +180,7 @@ export function createAccountService(deps: AccountDeps) {
       }
     },
 
-    /** Drops the user's cached profile (after a change to it elsewhere, e.g. its roles). */
+    /** Drops this isolate's cached view of the user after a change to it, e.g. its roles (others expire within seconds). */
     forgetProfile(userId: string): void {
       profiles.delete(userId);
     },

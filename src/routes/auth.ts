@@ -7,7 +7,7 @@ import { bearerToken, requireAccessToken, requireLiveSession } from "../middlewa
 import { rateLimitByNetwork } from "../middleware/rate-limit";
 import { readRefreshCookie, clearRefreshCookie, setRefreshCookie } from "../middleware/refresh-cookie";
 import type { IssuedSession } from "../sessions/service";
-import { boundedString, clientIdField, clientInfo, email, jsonBody } from "./context";
+import { background, boundedString, clientIdField, clientInfo, email, jsonBody } from "./context";
 
 const RegisterBody = z.object({ email, password: boundedString(8, 256), client_id: clientIdField });
 const LoginBody = z.object({ email: z.string().check(z.trim(), z.minLength(1), z.maxLength(254)), password: boundedString(1, 256), client_id: clientIdField });
@@ -18,8 +18,10 @@ export const authRoutes = new Hono<AppEnv>();
 authRoutes.post("/register", rateLimitByNetwork("REGISTER_RATE_LIMITER"), jsonBody(RegisterBody), async (c) => {
   const { client_id, ...credentials } = c.req.valid("json");
   const { services } = c.var;
-  const { user, session } = await services.accounts.register(credentials, services.clients.resolve(client_id).id, clientInfo(c));
-  return tokenResponse(c, session, 201, { user: publicUser(user) });
+  const { user, session } = await services.lifecycle.register(credentials, services.clients.resolve(client_id).id, clientInfo(c), background(c));
+  // REQUIRE_VERIFIED_EMAIL: the account exists, the session starts at the first login after verifying.
+  if (!session) return c.json({ user }, 201);
+  return tokenResponse(c, session, 201, { user });
 });
 
 authRoutes.post("/login", rateLimitByNetwork("LOGIN_RATE_LIMITER"), jsonBody(LoginBody), async (c) => {

@@ -15,6 +15,11 @@ export function clientInfo(c: Context<AppEnv>): ClientInfo {
   return { ip: clientIp(c), userAgent: c.req.header("User-Agent") ?? null };
 }
 
+/** Work the answer must not wait for (or show): the request's `waitUntil`. */
+export function background(c: Context<AppEnv>): (task: Promise<void>) => void {
+  return (task) => c.executionCtx.waitUntil(task);
+}
+
 const firstIssue = (error: z.core.$ZodError) => {
   const issue = error.issues[0];
   return invalidRequest(issue?.path.length ? issue.path.join(".") : "body", issue?.message ?? "invalid");

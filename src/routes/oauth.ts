@@ -67,7 +67,7 @@ oauthRoutes.post("/introspect", formBody(IntrospectionRequest), async (c) => {
 
 const userinfo = (c: Context<AppEnv>) =>
   c.var.services.accounts.profile(c.var.claims.sub).then((user) =>
-    c.json({ sub: user.id, email: user.email, email_verified: false, roles: user.roles, role: user.role }),
+    c.json({ sub: user.id, email: user.email, email_verified: user.email_verified, roles: user.roles, role: user.role }),
   );
 oauthRoutes.get("/userinfo", requireAccessToken, userinfo);
 oauthRoutes.post("/userinfo", requireAccessToken, userinfo);

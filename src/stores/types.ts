@@ -4,9 +4,9 @@
  * Stores persist and look up; every decision (liveness, TTLs, who may do what) is the services'.
  * Every store method fails with StorageUnavailableError when its storage does.
  */
-import type { SecurityEventType } from "./d1/schema";
+import type { LinkTokenPurpose, SecurityEventType } from "./d1/schema";
 
-export type { SecurityEventType };
+export type { LinkTokenPurpose, SecurityEventType };
 
 export interface UserRecord {
   id: string;
@@ -17,6 +17,8 @@ export interface UserRecord {
   disabledAt: number | null;
   /** The user's roles (`user_roles`), in no particular order. */
   roles: string[];
+  /** When the user proved to own `email`; null while unverified. */
+  emailVerifiedAt: number | null;
 }
 
 /** What an access token says about its user, read together with the family on every rotation. */
@@ -24,6 +26,7 @@ export interface TokenSubject {
   userId: string;
   /** The user's roles now, in no particular order. */
   roles: string[];
+  emailVerified: boolean;
 }
 
 /** One role of a user. */
@@ -119,15 +122,15 @@ export interface FamilyStore {
 export interface UserStore {
   findByEmail(email: string): Promise<UserRecord | undefined>;
   findById(id: string): Promise<UserRecord | undefined>;
-  /** Creates the user with its roles, its first family and the event, atomically. */
-  register(user: UserRecord, family: NewFamily, event: SecurityEvent): Promise<"created" | "email_taken">;
+  /** Creates the user with its roles (and its first family, unless none is given) and the event, atomically. */
+  register(user: UserRecord, family: NewFamily | undefined, event: SecurityEvent): Promise<"created" | "email_taken">;
   /**
    * Starts a family (and stores `rehash`, if given) only if the user still has `verifiedHash` and
    * is not disabled, checked in the same statements: a password change or a disable that commits
    * after the password was verified wins. False when nothing was written.
    */
   startFamily(input: { family: NewFamily; verifiedHash: string; rehash?: string; event: SecurityEvent }): Promise<boolean>;
-  /** Stores the new hash and revokes every other family of the user, atomically. */
+  /** Stores the new hash, revokes every other family of the user and voids its reset and email-change links, atomically. */
   changePassword(input: { userId: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }): Promise<void>;
   /** Disables (revoking every family) or re-enables a user, with the event; false for an unknown user. */
   setDisabled(input: { userId: string; disabled: boolean; event: SecurityEvent; now: number }): Promise<boolean>;
@@ -144,6 +147,61 @@ export interface RoleStore {
   grant(input: { userId: string; grant: RoleGrant; maxRoles: number; event: SecurityEvent }): Promise<boolean>;
   /** Takes the role away, with the event; false when the user did not hold it. */
   revoke(input: { userId: string; role: string; event: SecurityEvent; now: number }): Promise<boolean>;
+}
+
+/** A link token as stored: its hash only (SHA-256 of `purpose:token`). */
+export interface LinkTokenRecord {
+  tokenHash: string;
+  userId: string;
+  purpose: LinkTokenPurpose;
+  /** The address an email change confirms. */
+  newEmail: string | null;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** What consuming a link token authorises, applied in the same batch as the consumption. */
+interface Consumption {
+  userId: string;
+  tokenHash: string;
+  now: number;
+  event: SecurityEvent;
+}
+
+/**
+ * Single-use links sent by email. Each consuming method deletes the token (if it is still there
+ * and unexpired) in one batch with the change it authorises, and returns false when the token was
+ * gone: the change is then not applied. Under concurrent use exactly one caller gets true.
+ */
+export interface LinkTokenStore {
+  /** Stores the token and deletes the user's older ones of the same purpose (and records the event), atomically. */
+  issue(token: LinkTokenRecord, event?: SecurityEvent): Promise<void>;
+  /** The unexpired token with this hash and purpose. */
+  find(tokenHash: string, purpose: LinkTokenPurpose, now: number): Promise<LinkTokenRecord | undefined>;
+  /** Deletes one token (a link that could not be sent). */
+  discard(tokenHash: string, userId: string): Promise<void>;
+  /** Marks the user's email verified. */
+  verifyEmail(input: Consumption): Promise<boolean>;
+  /** Stores the new password hash, marks the email verified, revokes every family and voids the user's other links. */
+  resetPassword(input: Consumption & { passwordHash: string }): Promise<boolean>;
+  /**
+   * Moves the user to `newEmail` (verified) and voids every link of the user. `email_taken` when
+   * another user holds the address by then; the token is kept.
+   */
+  changeEmail(input: Consumption & { oldEmail: string; newEmail: string }): Promise<"changed" | "email_taken" | "token_gone">;
+}
+
+/** One account email: a plain-text body and an HTML body, nothing else (no tracking). */
+export interface EmailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+/** Sends account emails (Cloudflare Email Service). Fails with EmailUnavailableError. */
+export interface EmailSender {
+  send(message: EmailMessage): Promise<void>;
 }
 
 export interface EventStore {
@@ -177,8 +235,8 @@ export interface Limiter {
 }
 
 export interface HousekeepingStore {
-  /** Deletes families that ended before `endedBefore` (revoked, expired or idle), expired legacy tokens and old events. */
-  deleteEnded(input: { now: number; endedBefore: number; idleBefore: number; eventsBefore: number }): Promise<{ families: number; legacyTokens: number; events: number }>;
+  /** Deletes families that ended before `endedBefore` (revoked, expired or idle), expired legacy tokens and email links, and old events. */
+  deleteEnded(input: { now: number; endedBefore: number; idleBefore: number; eventsBefore: number }): Promise<{ families: number; legacyTokens: number; events: number; linkTokens: number }>;
 }
 
 /** What one refresh did, for the telemetry dataset (never a token, hash or email). */

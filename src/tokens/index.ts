@@ -62,6 +62,7 @@ export function createTokenService({ keys, config, revocation, now }: TokenServi
         client_id: grant.clientId,
         sid: grant.familyId,
         ...roleClaims(grant.subject.roles, config.rolePermissions),
+        email_verified: grant.subject.emailVerified,
       };
       return { accessToken: await signJwt(claims, await keys()), expiresIn: Math.max(0, exp - nowSeconds()) };
     },

@@ -26,6 +26,8 @@ export interface AccessTokenClaims {
   scope?: string;
   /** DEPRECATED, kept one release: one role for older downstream checks (src/roles/claims.ts). */
   role: string;
+  /** Whether the user proved to own their email (OIDC Core 5.1). */
+  email_verified: boolean;
 }
 
 export interface Audience {
@@ -72,7 +74,7 @@ export async function verifyJwt(token: string, keys: KeyMaterial, expected: Audi
     // Anything else the parser or verifier rejects is an invalid token, never a server error.
     throw new InvalidJwtError("The access token is invalid.");
   }
-  const { sub, jti, sid, client_id, iat, exp, roles, scope, role } = payload;
+  const { sub, jti, sid, client_id, iat, exp, roles, scope, role, email_verified } = payload;
   // Present is not enough: an empty subject, token id, session or client names nobody.
   const wellTyped =
     isNonEmptyString(sub) &&
@@ -84,7 +86,8 @@ export async function verifyJwt(token: string, keys: KeyMaterial, expected: Audi
     // Tokens issued before `roles` existed carry `role` only (for one access-token lifetime after the upgrade).
     (roles === undefined || isStringArray(roles)) &&
     (scope === undefined || typeof scope === "string") &&
-    (role === undefined || typeof role === "string");
+    (role === undefined || typeof role === "string") &&
+    (email_verified === undefined || typeof email_verified === "boolean");
   if (!wellTyped) throw new InvalidJwtError("The access token has malformed claims.");
   // jose only checks that exp is not past. A token this service issued is never issued in the
   // future (that would survive every per-user cutoff) nor lives longer than the configured TTL
@@ -104,5 +107,6 @@ export async function verifyJwt(token: string, keys: KeyMaterial, expected: Audi
     roles: roles ?? (role === undefined ? [] : [role]),
     ...(scope === undefined ? {} : { scope }),
     role: role ?? "user",
+    email_verified: email_verified === true,
   };
 }

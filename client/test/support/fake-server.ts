@@ -28,6 +28,19 @@ interface Account {
   email: string;
   password: string;
   createdAt: string;
+  verified: boolean;
+}
+
+/** A link the fake service "emailed": the page it opens and its token. */
+export interface SentLink {
+  to: string;
+  page: "verify-email" | "reset-password" | "confirm-email-change";
+  token: string;
+}
+
+interface PendingLink extends SentLink {
+  accountId: string;
+  newEmail?: string;
 }
 
 interface Family {
@@ -52,7 +65,12 @@ export class FakeAuthServer {
   readonly #accounts = new Map<string, Account>();
   readonly #families = new Map<string, Family>();
   readonly #tokens = new Map<string, AccessToken>();
+  readonly #links = new Map<string, PendingLink>();
   #serial = 0;
+  /** Every link emailed so far. */
+  readonly outbox: SentLink[] = [];
+  /** Like REQUIRE_VERIFIED_EMAIL: registration starts no session, an unverified login is refused. */
+  requireVerifiedEmail = false;
 
   /** Answers one request to the auth service's origin. */
   handle(req: ServerRequest): ServerAnswer {
@@ -68,6 +86,19 @@ export class FakeAuthServer {
         return this.#refresh(req);
       case "POST /auth/logout":
         return this.#logout(req);
+      case "POST /auth/password/forgot":
+        return this.#forgot(req);
+      case "POST /auth/password/reset":
+        return this.#reset(req);
+      case "POST /auth/email/verify":
+        return this.#useLink(req, "verify-email", (account) => void (account.verified = true));
+      case "POST /auth/email/change/confirm":
+        return this.#useLink(req, "confirm-email-change", (account, link) => Object.assign(account, { email: link.newEmail, verified: true }));
+    }
+    if (route === "POST /auth/email/verify/resend" && !req.headers.has("Authorization")) {
+      const account = this.#accountByEmail(String(req.body.email));
+      if (account && !account.verified) this.#sendLink(account, "verify-email");
+      return { status: 202 };
     }
     const token = this.#authenticate(req);
     if (!token) return fail(401, "invalid_token");
@@ -84,6 +115,15 @@ export class FakeAuthServer {
         return { status: 204, setCookie: null };
       case "POST /auth/password":
         return this.#changePassword(req, account, token);
+      case "POST /auth/email/verify/resend":
+        if (account.verified) return fail(400, "invalid_request");
+        this.#sendLink(account, "verify-email");
+        return { status: 202 };
+      case "POST /auth/email/change":
+        if (req.body.current_password !== account.password) return fail(401, "invalid_credentials");
+        if (this.#accountByEmail(String(req.body.new_email))) return fail(409, "email_taken");
+        this.#sendLink(account, "confirm-email-change", String(req.body.new_email));
+        return { status: 202 };
     }
     return fail(404, "invalid_request");
   }
@@ -105,8 +145,10 @@ export class FakeAuthServer {
   #register(req: ServerRequest): ServerAnswer {
     const { email, password } = req.body as { email: string; password: string };
     if ([...this.#accounts.values()].some((a) => a.email === email)) return fail(409, "email_taken");
-    const account = { id: `user-${++this.#serial}`, email, password, createdAt: new Date().toISOString() };
+    const account = { id: `user-${++this.#serial}`, email, password, createdAt: new Date().toISOString(), verified: false };
     this.#accounts.set(account.id, account);
+    this.#sendLink(account, "verify-email");
+    if (this.requireVerifiedEmail) return { status: 201, body: { user: this.#publicUser(account) } };
     return this.#startSession(account, req, 201);
   }
 
@@ -114,6 +156,7 @@ export class FakeAuthServer {
     const { email, password } = req.body as { email: string; password: string };
     const account = [...this.#accounts.values()].find((a) => a.email === email);
     if (!account || account.password !== password) return fail(401, "invalid_credentials");
+    if (this.requireVerifiedEmail && !account.verified) return fail(403, "email_not_verified");
     return this.#startSession(account, req, 200);
   }
 
@@ -160,6 +203,42 @@ export class FakeAuthServer {
     return { status: 204 };
   }
 
+  #accountByEmail(email: string): Account | undefined {
+    return [...this.#accounts.values()].find((a) => a.email === email);
+  }
+
+  #sendLink(account: Account, page: SentLink["page"], newEmail?: string) {
+    for (const [token, link] of this.#links) if (link.accountId === account.id && link.page === page) this.#links.delete(token);
+    const link = { to: newEmail ?? account.email, page, token: `link-${++this.#serial}`, accountId: account.id, newEmail };
+    this.#links.set(link.token, link);
+    this.outbox.push({ to: link.to, page, token: link.token });
+  }
+
+  #forgot(req: ServerRequest): ServerAnswer {
+    const account = this.#accountByEmail(String(req.body.email));
+    if (account) this.#sendLink(account, "reset-password");
+    return { status: 202 };
+  }
+
+  /** Reset: the password changes and every session of the account ends, its access tokens with it. */
+  #reset(req: ServerRequest): ServerAnswer {
+    const link = this.#links.get(String(req.body.token));
+    if (!link || link.page !== "reset-password") return fail(400, "invalid_request");
+    this.#links.delete(link.token);
+    const account = this.#accounts.get(link.accountId)!;
+    account.password = String(req.body.new_password);
+    for (const family of this.#families.values()) if (family.userId === account.id) family.revoked = true;
+    return { status: 204 };
+  }
+
+  #useLink(req: ServerRequest, page: SentLink["page"], apply: (account: Account, link: PendingLink) => void): ServerAnswer {
+    const link = this.#links.get(String(req.body.token));
+    if (!link || link.page !== page) return fail(400, "invalid_request");
+    this.#links.delete(link.token);
+    apply(this.#accounts.get(link.accountId)!, link);
+    return { status: 204 };
+  }
+
   #authenticate(req: ServerRequest): AccessToken | undefined {
     const value = req.headers.get("Authorization")?.replace(/^Bearer /, "") ?? "";
     const token = this.#tokens.get(value);
@@ -168,11 +247,12 @@ export class FakeAuthServer {
   }
 
   #issue(family: Family) {
+    const verified = this.#accounts.get(family.userId)?.verified ?? false;
     const iat = Math.floor(Date.now() / 1000);
     const roles = ["user"];
     const claims = {
       iss: AUTH_ORIGIN, aud: "api", sub: family.userId, iat, exp: iat + ACCESS_TTL_SECONDS, jti: `jti-${++this.#serial}`,
-      client_id: family.clientId, sid: family.id, roles, role: roles[0], scope: "profile:read", email_verified: false,
+      client_id: family.clientId, sid: family.id, roles, role: roles[0], scope: "profile:read", email_verified: verified,
     };
     const accessToken = `${base64url({ alg: "RS256", typ: "at+jwt" })}.${base64url(claims)}.signature`;
     this.#tokens.set(accessToken, { sub: family.userId, sid: family.id, exp: claims.exp });
@@ -180,7 +260,7 @@ export class FakeAuthServer {
   }
 
   #publicUser(account: Account) {
-    return { id: account.id, email: account.email, role: "user", roles: ["user"], email_verified: false, created_at: account.createdAt };
+    return { id: account.id, email: account.email, role: "user", roles: ["user"], email_verified: account.verified, created_at: account.createdAt };
   }
 
   #sessionsOf(token: AccessToken) {

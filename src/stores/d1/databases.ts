@@ -5,9 +5,9 @@
  * every lookup (by email, by user id, by family id, hence by refresh token) finds its database
  * without a directory. With one database (the default) every key maps to it.
  */
-import type { SQL } from "drizzle-orm";
+import { getTableName, sql, type SQL } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import { SQLiteSyncDialect } from "drizzle-orm/sqlite-core";
+import { SQLiteSyncDialect, type SQLiteColumn } from "drizzle-orm/sqlite-core";
 import { ConfigurationError } from "../../domain-errors";
 import * as schema from "./schema";
 
@@ -79,6 +79,13 @@ export function databasesOf(env: object, names: readonly string[]): Databases {
 }
 
 const dialect = new SQLiteSyncDialect();
+
+/**
+ * `"table"."column"` whatever the statement. Drizzle writes columns unqualified in a RETURNING clause
+ * and in a single-table select, also inside a subquery, where `"user_id"` would then name the
+ * subquery's own column: every correlated subquery names its outer column with this.
+ */
+export const qualified = (column: SQLiteColumn) => sql`${sql.identifier(getTableName(column.table))}.${sql.identifier(column.name)}`;
 
 /**
  * A query (builder or `sql` template) as a plain D1 statement, for batches that mix in raw SQL

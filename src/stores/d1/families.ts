@@ -2,10 +2,10 @@
  * Refresh-token families in D1 (`sessions`, one row per family). A rotation is one prepared,
  * conditional UPDATE of that row: no read before it, no row inserted.
  */
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, sql, type SQL } from "drizzle-orm";
 import type { FamilyRecord, FamilyScope, FamilyState, FamilyStore, LivenessBounds, Rotation, SecurityEvent, TokenSubject } from "../types";
 import { guardStorage } from "../guard";
-import { d1Statement, type Database, type Databases } from "./databases";
+import { d1Statement, qualified, type Database, type Databases } from "./databases";
 import { insertEventIf, logEvent } from "./events";
 import { liveFamily } from "./liveness";
 import { rolesOfUser } from "./roles";
@@ -27,7 +27,11 @@ const familyColumns = {
 };
 
 /** What an access token needs of the user, read in the same statement as the family. */
-const subjectOf = { roles: rolesOfUser(sessions.userId) };
+/** What an access token needs of the user, read in the same statement as the family. */
+const subjectOf = {
+  roles: rolesOfUser(sessions.userId),
+  emailVerified: sql<number>`(select "u"."email_verified_at" is not null from ${users} as "u" where "u"."id" = ${qualified(sessions.userId)})`,
+};
 
 /** Prepared once per database handle: the query builder never runs on the hot path. */
 function preparedFor(db: Database) {
@@ -85,12 +89,12 @@ function inScope(scope: FamilyScope) {
     : and(eq(sessions.userId, scope.userId), scope.exceptFamilyId ? sql`${sessions.id} <> ${scope.exceptFamilyId}` : undefined);
 }
 
-/** The UPDATE that revokes the live families in scope (for a batch). */
-export function revokeFamiliesStatement(db: Database, scope: FamilyScope, reason: string, now: number) {
+/** The UPDATE that revokes the live families in scope (for a batch), only if `onlyIf` holds when given. */
+export function revokeFamiliesStatement(db: Database, scope: FamilyScope, reason: string, now: number, onlyIf?: SQL) {
   return db
     .update(sessions)
     .set({ revokedAt: now, revokedReason: reason, tokenHash: null, previousHash: null, sealedToken: null })
-    .where(and(inScope(scope), isNull(sessions.revokedAt)))
+    .where(and(inScope(scope), isNull(sessions.revokedAt), onlyIf))
     .returning({ id: sessions.id });
 }
 
@@ -112,15 +116,15 @@ export class D1FamilyStore implements FamilyStore {
       }),
     );
     if (!row) return undefined;
-    const subject: TokenSubject = { userId: row.userId, roles: row.roles };
+    const subject: TokenSubject = { userId: row.userId, roles: row.roles, emailVerified: Boolean(row.emailVerified) };
     return { subject, clientId: row.clientId, expiresAt: row.expiresAt };
   }
 
   async find(familyId: string): Promise<FamilyState | undefined> {
     const row = await guardStorage(() => queriesOf(this.databases.forKey(familyId)).find.get({ familyId }));
     if (!row) return undefined;
-    const { roles, ...family } = row;
-    return { ...family, subject: { userId: row.userId, roles } };
+    const { roles, emailVerified, ...family } = row;
+    return { ...family, subject: { userId: row.userId, roles, emailVerified: Boolean(emailVerified) } };
   }
 
   async findLegacyToken(tokenHash: string) {

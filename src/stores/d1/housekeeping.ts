@@ -1,9 +1,9 @@
-/** Deletion of what can never be used again, in every database (the Cron Trigger's job). */
+/** Deletion of what can never be used again (ended families, expired tokens and links, old events), in every database (the Cron Trigger's job). */
 import { and, isNotNull, lt, or, sql } from "drizzle-orm";
 import type { HousekeepingStore } from "../types";
 import { guardStorage } from "../guard";
 import type { Databases } from "./databases";
-import { authEvents, legacyRefreshTokens, sessions } from "./schema";
+import { authEvents, emailTokens, legacyRefreshTokens, sessions } from "./schema";
 
 export class D1HousekeepingStore implements HousekeepingStore {
   constructor(private readonly databases: Databases) {}
@@ -14,9 +14,9 @@ export class D1HousekeepingStore implements HousekeepingStore {
       lt(sessions.expiresAt, endedBefore),
       lt(sessions.rotatedAt, idleBefore),
     );
-    const total = { families: 0, legacyTokens: 0, events: 0 };
+    const total = { families: 0, legacyTokens: 0, events: 0, linkTokens: 0 };
     for (const db of this.databases.all) {
-      const [legacyTokens, families, events] = await guardStorage(() =>
+      const [legacyTokens, families, events, linkTokens] = await guardStorage(() =>
         db.batch([
           db
             .delete(legacyRefreshTokens)
@@ -24,11 +24,13 @@ export class D1HousekeepingStore implements HousekeepingStore {
             .returning({ id: legacyRefreshTokens.id }),
           db.delete(sessions).where(ended).returning({ id: sessions.id }),
           db.delete(authEvents).where(lt(authEvents.createdAt, eventsBefore)).returning({ id: authEvents.id }),
+          db.delete(emailTokens).where(lt(emailTokens.expiresAt, now)).returning({ hash: emailTokens.tokenHash }),
         ]),
       );
       total.families += families.length;
       total.legacyTokens += legacyTokens.length;
       total.events += events.length;
+      total.linkTokens += linkTokens.length;
     }
     return total;
   }

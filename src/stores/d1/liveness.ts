@@ -4,6 +4,7 @@
  * bound with; src/stores/d1/liveness.test.ts checks that the two agree.
  */
 import { and, gt, isNull, sql, type SQL } from "drizzle-orm";
+import { qualified } from "./databases";
 import { sessions, users } from "./schema";
 
 /** Bound with `{ now, lastUsedAfter }` (LivenessBounds) when the prepared query runs. */
@@ -11,5 +12,5 @@ export const liveFamily: SQL = and(
   isNull(sessions.revokedAt),
   gt(sessions.expiresAt, sql.placeholder("now")),
   gt(sessions.rotatedAt, sql.placeholder("lastUsedAfter")),
-  sql`not exists (select 1 from ${users} where ${users.id} = ${sessions.userId} and ${users.disabledAt} is not null)`,
+  sql`not exists (select 1 from ${users} as "u" where "u"."id" = ${qualified(sessions.userId)} and "u"."disabled_at" is not null)`,
 )!;

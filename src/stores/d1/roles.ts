@@ -1,18 +1,11 @@
 /** The roles of users in D1 (`user_roles`), and the subquery that reads them with a user or a family. */
-import { and, asc, eq, getTableName, sql, type SQL } from "drizzle-orm";
+import { and, asc, eq, sql, type SQL } from "drizzle-orm";
 import type { SQLiteColumn } from "drizzle-orm/sqlite-core";
 import type { RoleGrant, RoleStore, SecurityEvent } from "../types";
 import { guardStorage } from "../guard";
-import { d1Statement, type Databases } from "./databases";
+import { d1Statement, qualified, type Databases } from "./databases";
 import { insertEventIf, logEvent } from "./events";
 import { userRoles, users } from "./schema";
-
-/**
- * `"table"."column"` whatever the statement. Drizzle writes columns unqualified in a RETURNING clause
- * and in a single-table select, also inside a subquery, where `"user_id"` would then name the
- * subquery's own column.
- */
-const qualified = (column: SQLiteColumn) => sql`${sql.identifier(getTableName(column.table))}.${sql.identifier(column.name)}`;
 
 /**
  * The roles of the user that `userId` (a column of the outer query) names, as one JSON array: a

@@ -20,6 +20,8 @@ export const users = sqliteTable("users", {
   createdAt: integer("created_at").notNull(),
   updatedAt: integer("updated_at").notNull(),
   disabledAt: integer("disabled_at"),
+  /** When the user proved to own `email` (a verification, reset or email-change link); null: unverified. */
+  emailVerifiedAt: integer("email_verified_at"),
 });
 
 /**
@@ -116,6 +118,11 @@ export const securityEventTypes = [
   "user_enabled",
   "role_granted",
   "role_revoked",
+  "email_verified",
+  "password_reset_requested",
+  "password_reset",
+  "email_change_requested",
+  "email_changed",
 ] as const;
 export type SecurityEventType = (typeof securityEventTypes)[number];
 
@@ -136,3 +143,42 @@ export const authEvents = sqliteTable(
   },
   (t) => [index("auth_events_created_at_idx").on(t.createdAt), index("auth_events_user_id_idx").on(t.userId)],
 );
+
+/** What an emailed link token may do: a token of one purpose is useless for the others. */
+export const linkTokenPurposes = ["verify_email", "reset_password", "change_email"] as const;
+export type LinkTokenPurpose = (typeof linkTokenPurposes)[number];
+
+/**
+ * Single-use tokens sent by email (verification, password reset, email change), stored as
+ * SHA-256 of `purpose:token` only. A row lives in its user's database; the token was drawn so
+ * that its hash lands there too. Consuming one is a DELETE ... RETURNING in the batch it authorises.
+ */
+export const emailTokens = sqliteTable(
+  "email_tokens",
+  {
+    tokenHash: text("token_hash").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    purpose: text("purpose", { enum: linkTokenPurposes }).notNull(),
+    /** The address being confirmed (change_email only). */
+    newEmail: text("new_email"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("email_tokens_user_purpose_idx").on(t.userId, t.purpose), index("email_tokens_expires_at_idx").on(t.expiresAt)],
+);
+
+/**
+ * With several databases only: an address held by a user who lives in another database (users
+ * are placed by the email they registered with; a changed email keeps its user, and its `sub`,
+ * where it was). The row sits in the database of the address, where registrations of that address
+ * look, so its primary key keeps the address unique. It counts only while the user's `email` is
+ * still this address (src/stores/d1/email-directory.ts).
+ */
+export const emailDirectory = sqliteTable("email_directory", {
+  email: text("email").primaryKey(),
+  userId: text("user_id").notNull(),
+  /** When the address was last claimed: a claim younger than a few minutes may be a change in progress. */
+  claimedAt: integer("claimed_at").notNull(),
+});

@@ -1,12 +1,13 @@
 /** Users in D1, and the changes that must commit together with a user's families and events. */
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { NewFamily, SecurityEvent, UserRecord, UserStore } from "../types";
 import { guardStorage } from "../guard";
 import { d1Statement, isUniqueViolation, normalizeEmail, type Databases } from "./databases";
+import { directoryEntry, directoryProbe, removeStaleEntry, uniqueViolationOn } from "./email-directory";
 import { insertEvent, insertEventIf, logEvent } from "./events";
 import { revokeFamiliesStatement } from "./families";
 import { rolesOfUser } from "./roles";
-import { sessions, userRoles, users } from "./schema";
+import { emailTokens, sessions, userRoles, users } from "./schema";
 
 const familyRow = (family: NewFamily) => ({ ...family, generation: 0, rotatedAt: family.createdAt });
 
@@ -18,33 +19,46 @@ const userColumns = {
   createdAt: users.createdAt,
   updatedAt: users.updatedAt,
   disabledAt: users.disabledAt,
+  emailVerifiedAt: users.emailVerifiedAt,
   roles: rolesOfUser(users.id),
 };
 
 export class D1UserStore implements UserStore {
   constructor(private readonly databases: Databases) {}
 
-  findByEmail(email: string): Promise<UserRecord | undefined> {
+  /** With several databases, a user who changed to this address lives elsewhere: the directory says where. */
+  async findByEmail(email: string): Promise<UserRecord | undefined> {
     const normalized = normalizeEmail(email);
-    return guardStorage(() => this.databases.forKey(normalized).select(userColumns).from(users).where(eq(users.email, normalized)).get());
+    const user = await guardStorage(() => this.databases.forKey(normalized).select(userColumns).from(users).where(eq(users.email, normalized)).get());
+    if (user || this.databases.all.length === 1) return user;
+    // With several databases, an address taken over by an email change is found through the directory.
+    const entry = await directoryEntry(this.databases, normalized);
+    const holder = entry && (await this.findById(entry.userId));
+    return holder?.email === normalized ? holder : undefined;
   }
 
   findById(id: string): Promise<UserRecord | undefined> {
     return guardStorage(() => this.databases.forKey(id).select(userColumns).from(users).where(eq(users.id, id)).get());
   }
 
-  async register(user: UserRecord, family: NewFamily, event: SecurityEvent) {
+  async register(user: UserRecord, family: NewFamily | undefined, event: SecurityEvent, retry = true): Promise<"created" | "email_taken"> {
     const db = this.databases.forKey(user.id);
     const { roles, ...columns } = user;
     const roleRows = roles.map((role) => ({ userId: user.id, role, grantedAt: user.createdAt, grantedBy: null }));
+    // With several databases, a user of another database may hold the address (email-directory.ts).
+    const probe = this.databases.all.length > 1 ? directoryProbe(db, user.email, user.id, user.createdAt) : [];
     try {
       await db.batch([
         db.insert(users).values(columns),
+        ...probe,
         ...(roleRows.length > 0 ? [db.insert(userRoles).values(roleRows)] : []),
-        db.insert(sessions).values(familyRow(family)),
+        ...(family ? [db.insert(sessions).values(familyRow(family))] : []),
         insertEvent(db, event, user.createdAt),
       ]);
     } catch (err) {
+      if (retry && uniqueViolationOn(err, "email_directory") && (await removeStaleEntry(this.databases, user.email, user.createdAt))) {
+        return this.register(user, family, event, false);
+      }
       if (isUniqueViolation(err)) return "email_taken" as const;
       return guardStorage(() => Promise.reject(err));
     }
@@ -82,6 +96,8 @@ export class D1UserStore implements UserStore {
       db.batch([
         db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId)),
         revokeFamiliesStatement(db, { userId, exceptFamilyId: keepFamilyId }, "password_changed", now),
+        // A reset link sent before the change must not undo it, nor an email change asked for before it go through.
+        db.delete(emailTokens).where(and(eq(emailTokens.userId, userId), inArray(emailTokens.purpose, ["reset_password", "change_email"]))),
         insertEvent(db, event, now),
       ]),
     );

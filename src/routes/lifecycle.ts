@@ -1,0 +1,61 @@
+/**
+ * The account lifecycle by email (docs/readme/account-lifecycle.md): email verification, password
+ * reset and email change. Links carry a token to the front end, whose page posts it back here.
+ */
+import { Hono } from "hono";
+import * as z from "zod/mini";
+import type { AppEnv } from "../app-env";
+import { invalidRequest } from "../domain-errors";
+import { requireAccessToken, requireLiveSession } from "../middleware/bearer";
+import { background, boundedString, clientInfo, email, jsonBody } from "./context";
+
+/** Anything longer than a link token is refused before hashing; the shape is checked by the service. */
+const token = boundedString(1, 64);
+const TokenBody = z.object({ token });
+const ResendBody = z.object({ email: z.optional(email) });
+
+export const lifecycleRoutes = new Hono<AppEnv>();
+
+lifecycleRoutes.post("/email/verify", jsonBody(TokenBody), async (c) => {
+  await c.var.services.lifecycle.verifyEmail(c.req.valid("json").token, clientInfo(c));
+  return c.body(null, 204);
+});
+
+// Signed in: for the caller. Without a token: for an address, always 202 (users who may not log
+// in before verifying ask here; whether the address has an account does not show).
+lifecycleRoutes.post("/email/verify/resend", async (c, next) => (c.req.header("Authorization") ? requireAccessToken(c, next) : next()), jsonBody(ResendBody), async (c) => {
+  const { lifecycle } = c.var.services;
+  const claims = c.get("claims");
+  const address = c.req.valid("json").email;
+  if (!claims && address === undefined) throw invalidRequest("email", "required without an access token");
+  await lifecycle.resendVerification(claims ? { userId: claims.sub } : { email: address! }, clientInfo(c), background(c));
+  return c.body(null, 202);
+});
+
+lifecycleRoutes.post("/password/forgot", jsonBody(z.object({ email })), async (c) => {
+  await c.var.services.lifecycle.forgotPassword(c.req.valid("json").email, clientInfo(c), background(c));
+  return c.body(null, 202);
+});
+
+lifecycleRoutes.post("/password/reset", jsonBody(z.object({ token, new_password: boundedString(8, 256) })), async (c) => {
+  const { token: presented, new_password } = c.req.valid("json");
+  await c.var.services.lifecycle.resetPassword({ token: presented, newPassword: new_password }, clientInfo(c), background(c));
+  return c.body(null, 204);
+});
+
+lifecycleRoutes.post(
+  "/email/change",
+  requireAccessToken,
+  requireLiveSession,
+  jsonBody(z.object({ new_email: email, current_password: boundedString(1, 256) })),
+  async (c) => {
+    const { new_email, current_password } = c.req.valid("json");
+    await c.var.services.lifecycle.requestEmailChange({ userId: c.var.claims.sub, newEmail: new_email, currentPassword: current_password }, clientInfo(c));
+    return c.body(null, 202);
+  },
+);
+
+lifecycleRoutes.post("/email/change/confirm", jsonBody(TokenBody), async (c) => {
+  await c.var.services.lifecycle.confirmEmailChange(c.req.valid("json").token, clientInfo(c));
+  return c.body(null, 204);
+});
