@@ -5,7 +5,8 @@
  * - `replace`: [find, replacement] pairs; each `find` must occur exactly once in `file`.
  * - `killers`: a test file and a substring of the test's title (vitest `-t`); the mutation is
  *   killed when at least one of them fails.
- * - ids: R = the security review's list (item 10), F = a fix of the review's items 1-9 undone.
+ * - ids: R = the security review's list (item 10) and its weak tests, S = more security-relevant
+ *   lines, F = a fix of the review's items 1-9 undone.
  *
  * When a change moves one of these lines, update its `find`; when it adds a security-relevant
  * line, add a mutation here and a test that kills it.
@@ -228,6 +229,100 @@ export const MUTATIONS = [
     what: "failed logins never lock the email + network pair",
     replace: [["if (await failuresPerEmailAndNetwork.allows(pairKey)) return false;", "if (await failuresPerEmailAndNetwork.allows(pairKey) || true) return false;"]],
     killers: [{ file: "test/account.test.ts", test: "failed logins per email+IP lock that pair" }],
+  },
+
+  // More security-relevant lines the suite guards (beyond the review's list).
+  {
+    id: "S1",
+    file: "src/stores/d1/families.ts",
+    what: "a rotation does not require a live family (expired, idle or revoked families rotate)",
+    replace: [["          liveFamily,\n        ),\n      )\n      .returning", "        ),\n      )\n      .returning"]],
+    killers: [
+      { file: "test/refresh-refusals.test.ts", test: "a session past its absolute lifetime" },
+      { file: "test/refresh-refusals.test.ts", test: "an idle-timed-out session" },
+    ],
+  },
+  {
+    id: "S2",
+    file: "src/tokens/jwt.ts",
+    what: "an hour of clock leeway instead of 60 s",
+    replace: [["      clockTolerance: CLOCK_TOLERANCE_SECONDS,", "      clockTolerance: 3600,"]],
+    killers: [{ file: "test/forged-tokens.test.ts", test: "refuses every forged token of the shared list" }],
+  },
+  {
+    id: "S3",
+    file: "src/tokens/index.ts",
+    what: "Bearer authentication skips the KV revocation check",
+    replace: [["if (await revocation.isRevoked(claims)) throw", "if (false) throw"]],
+    killers: [{ file: "test/sessions.test.ts", test: "the family's access tokens refused" }],
+  },
+  {
+    id: "S4",
+    file: "src/middleware/origin-guard/index.ts",
+    what: "credentialed CORS for any origin",
+    replace: [["(isAllowedOrigin(origin, c.req.url, c.var.services.config.allowedOrigins) ? origin : null)", "origin"]],
+    killers: [
+      { file: "test/refresh-refusals.test.ts", test: "CORS: credentialed preflight only for allowed origins" },
+      { file: "test/adversarial-input.test.ts", test: "is not the service's own origin" },
+    ],
+  },
+  {
+    id: "S5",
+    file: "src/accounts/lockout.ts",
+    what: "brute-force limits key the email as typed (case and spaces make new buckets)",
+    replace: [["const normalized = email.trim().toLowerCase();", "const normalized = email;"]],
+    killers: [
+      { file: "test/account.test.ts", test: "login attempts per email, from any network" },
+      { file: "test/brute-force.test.ts", test: "a distributed guess" },
+    ],
+  },
+  {
+    id: "S6",
+    file: "src/sessions/service.ts",
+    what: "no per-family limit on retries and replays",
+    replace: [["    if (!(await deps.familyLimiter.allows(familyId))) throw rateLimited();\n", ""]],
+    killers: [{ file: "test/refresh-reuse.test.ts", test: "rate limited per family" }],
+  },
+  {
+    id: "S7",
+    file: "src/stores/d1/families.ts",
+    what: "a rotation ignores the client the family is bound to",
+    replace: [['          sql`(${sql.placeholder("clientId")} is null or ${sessions.clientId} = ${sql.placeholder("clientId")})`,\n', ""]],
+    killers: [
+      { file: "test/clients.test.ts", test: "a family refreshed under another client's id is invalid_grant" },
+      { file: "test/oauth.test.ts", test: "a refresh token is bound to its client" },
+    ],
+  },
+  {
+    id: "S8",
+    file: "src/stores/d1/users.ts",
+    what: "a password change leaves the other families live in D1 (only the cutoff refuses their access tokens)",
+    replace: [['        revokeFamiliesStatement(db, { userId, exceptFamilyId: keepFamilyId }, "password_changed", now),\n', ""]],
+    killers: [{ file: "test/account.test.ts", test: "changes the password, revokes every other family" }],
+  },
+  {
+    id: "S9",
+    file: "src/stores/d1/users.ts",
+    what: "a disable leaves the user's families live (they come back on enable)",
+    replace: [['        ...(disabled ? [d1Statement(db, revokeFamiliesStatement(db, { userId }, "user_disabled", now))] : []),\n', ""]],
+    killers: [{ file: "test/account.test.ts", test: "enabling lets them log in again" }],
+  },
+  {
+    id: "S10",
+    file: "src/index.ts",
+    what: "1 MB bodies accepted (hashing and parsing before any limit)",
+    replace: [["const MAX_BODY_BYTES = 8 * 1024;", "const MAX_BODY_BYTES = 1024 * 1024;"]],
+    killers: [
+      { file: "test/accounts.test.ts", test: "413 for an oversized body" },
+      { file: "test/adversarial-input.test.ts", test: "is refused with 413 before anything is stored" },
+    ],
+  },
+  {
+    id: "S11",
+    file: "src/sessions/service.ts",
+    what: "introspection skips the KV revocation check (an access token revoked alone stays active)",
+    replace: [["if (!claims || (await revocation.isRevoked(claims))) return undefined;", "if (!claims) return undefined;"]],
+    killers: [{ file: "test/introspection.test.ts", test: "answers only {active: false}" }],
   },
 
   // The review's fixes 1-9, each undone.

@@ -10,6 +10,7 @@
  *   node test/mutations/run.mjs --baseline    the killing tests on the unmutated code, in one run (must all pass)
  *   node test/mutations/run.mjs --list        the table, nothing run
  *   node test/mutations/run.mjs --check       every mutation still applies to the sources, nothing run
+ *   node test/mutations/run.mjs --markdown    the table for CONTRIBUTING.md
  *
  * It refuses to touch a file that has uncommitted changes, and puts every file back as it was,
  * also on Ctrl-C. Runs the "workers" (or "node") project only; about 30-60 s per mutation.
@@ -39,6 +40,23 @@ if (flags.has("--check")) {
     }
   }
   console.log(`${selected.length} mutations apply`);
+  process.exit(0);
+}
+
+if (flags.has("--markdown")) {
+  // The table of CONTRIBUTING.md, "Mutation checks".
+  const cell = (text) => text.replace(/\|/g, "\\|");
+  const code = (text) => {
+    const oneLine = text.trim().replace(/\s*\n\s*/g, " ");
+    if (!oneLine) return "(nothing)";
+    return cell(oneLine.includes("`") ? `\`\` ${oneLine} \`\`` : `\`${oneLine}\``);
+  };
+  console.log("| id | file | mutation | killed by |\n| --- | --- | --- | --- |");
+  for (const m of selected) {
+    const change = m.replace.map(([find, replace]) => `${code(find)} → ${code(replace)}`).join("; ");
+    const killers = m.killers.map((k) => `${k.file}: "${cell(k.test)}"`).join("; ");
+    console.log(`| ${m.id} | ${m.file} | ${cell(m.what)}: ${change} | ${killers} |`);
+  }
   process.exit(0);
 }
 
