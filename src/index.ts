@@ -39,7 +39,6 @@ const HTML_ONLY_HEADERS_OFF = {
   xXssProtection: false,
 } as const;
 
-app.use(provideServices);
 // Public JSON documents fetched by every verifier: readable cross-origin, and no headers beyond those
 // that matter for them (extra ones add bytes to the hottest response for nothing).
 app.use(
@@ -71,6 +70,8 @@ for (const api of ["/auth/*", "/oauth/*", "/admin/*"]) {
     }),
   );
 }
+// After the headers above, so that an answer to a setting that fails to parse has them too.
+app.use(provideServices);
 // Browsers may call the API and the token, revocation and userinfo endpoints; introspection is
 // server to server and answers no CORS.
 const cors = corsForAllowedOrigins();

@@ -130,6 +130,19 @@ describe("POST /auth/password", () => {
     await expectError(await changePassword(user.accessToken, PASSWORD, "a brand new passphrase", limiter, ip), 429, "rate_limited");
     await expectError(await callWith(limiter, "/auth/login", post({ email: user.email, password: PASSWORD }, ip)), 429, "rate_limited");
   });
+
+  it("a pair locked by failed logins cannot change the password, even with the right current one; another network can", async () => {
+    const user = await register();
+    const ip = uniqueIp();
+    const limiter = strict("FAILED_LOGIN_RATE_LIMITER");
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await callWith(limiter, "/auth/login", post({ email: user.email, password: "wrong password" }, ip))).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    const before = await storageDigest();
+    await expectError(await changePassword(user.accessToken, PASSWORD, "a brand new passphrase", limiter, ip), 429, "rate_limited");
+    expect(await storageDigest()).toEqual(before);
+    expect((await changePassword(user.accessToken, PASSWORD, "a brand new passphrase", limiter)).status).toBe(204);
+  });
 });
 
 describe("disabled users", () => {

@@ -1,10 +1,11 @@
 /**
  * Adversarial request input: SQL and oversized strings in credentials, non-UTF-8 bodies, duplicate
- * refresh cookies (refused, never guessed), and login answers that do not reveal whether an email
- * has an account (same status, same body, same cost).
+ * refresh cookies (refused, never guessed), login answers that do not reveal whether an email
+ * has an account (same status, same body, same cost), and Origin headers that only look like an
+ * allowed origin (security review, finding 8).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { call, COOKIE, json, me, PASSWORD, postJson as post, REFRESH_TOKEN_SHAPE, refreshCookieOf, refreshWithCookie, register, SPA_ORIGIN, uniqueEmail, type Login } from "./helpers";
+import { BASE, call, COOKIE, familyRow, json, me, PASSWORD, postJson as post, REFRESH_TOKEN_SHAPE, refreshCookieOf, refreshWithCookie, register, SPA_ORIGIN, uniqueEmail, type Login } from "./helpers";
 import { expectError, storageDigest } from "./hardening";
 
 let user: Login;
@@ -139,5 +140,56 @@ describe("login does not reveal whether an email has an account", () => {
 
   it("the access token of the account is unaffected by all those failures", async () => {
     expect((await me(user.accessToken)).status).toBe(200);
+  });
+});
+
+describe("Origin look-alikes of the service's own origin and of an allowed one (exact origins only)", () => {
+  // BASE is the origin of the test requests' URL: the service's own origin here.
+  const lookAlikes = [
+    "https:",
+    "https://",
+    "https://auth.example.tes",
+    `${BASE}/`,
+    `${BASE}/auth`,
+    `${BASE}/auth/refresh`,
+    `${BASE}.evil.example`,
+    BASE.replace("https:", "http:"),
+    "null",
+    `${SPA_ORIGIN}/`,
+    `${SPA_ORIGIN}/auth`,
+    SPA_ORIGIN.slice(0, -1),
+    "http://localhost",
+  ];
+  let session: Login;
+  beforeAll(async () => {
+    session = await register();
+  });
+  const withOrigin = (origin: string): RequestInit => ({
+    method: "POST",
+    headers: { Cookie: `${COOKIE}=${session.refreshToken}`, Origin: origin, ...json },
+    body: "{}",
+  });
+
+  it.each(lookAlikes)("Origin %j is not the service's own origin nor an allowed one: 403 without CORS, nothing changes", async (origin) => {
+    const row = await familyRow(session.sid);
+    for (const path of ["/auth/refresh", "/auth/logout"]) {
+      const res = await call(path, withOrigin(origin));
+      await expectError(res, 403, "invalid_origin");
+      // No echo: without Access-Control-Allow-Origin a browser shows the answer to no script.
+      expect(res.headers.get("Access-Control-Allow-Origin"), path).toBeNull();
+    }
+    const preflight = await call("/auth/refresh", { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" } });
+    expect(preflight.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    expect(await familyRow(session.sid)).toEqual(row);
+  });
+
+  it("the exact origins are allowed, with CORS echoed (control)", async () => {
+    for (const origin of [BASE, SPA_ORIGIN]) {
+      const res = await call("/auth/refresh", withOrigin(origin));
+      expect(res.status, origin).toBe(200);
+      expect(res.headers.get("Access-Control-Allow-Origin")).toBe(origin);
+      session = { ...session, refreshToken: refreshCookieOf(res)! };
+    }
+    expect((await me(session.accessToken)).status).toBe(200);
   });
 });

@@ -167,6 +167,9 @@ describe("claims", () => {
     ["exp 1e20", { exp: 1e20 }],
     ["exp far beyond the configured lifetime", { exp: now() + 365 * 24 * 3600 }],
     ["iat in the future", { iat: now() + 3600, exp: now() + 3900 }],
+    // Only the future-iat check refuses this one: its exp is inside the configured lifetime.
+    ["iat in the future within an allowed lifetime", { iat: now() + 600, exp: now() + 900 }],
+    ["iat just beyond the 60 s leeway", { iat: now() + 120, exp: now() + 600 }],
     ["iat as a string", { iat: String(now()) }],
     ["exp null", { exp: null }],
     ["sub as a number", { sub: 42 }],

@@ -1,5 +1,6 @@
 /**
- * Property-based fuzzing (fast-check) of every JSON body and of arbitrary requests to every route:
+ * Property-based fuzzing (fast-check) of every JSON body (register, login, refresh, password, logout),
+ * of the OAuth endpoints' form bodies, and of arbitrary requests to every route:
  * never a 5xx, every 4xx in the contract's `{error, error_description}` shape, and no state change
  * (users, sessions, refresh tokens) on rejected input. Run counts are modest: an input that passes
  * validation of register/login costs one full password hash.
@@ -43,6 +44,12 @@ const fieldValue = (plausible: fc.Arbitrary<string>) =>
     { weight: 1, arbitrary: fc.constantFrom(null, 0, -1, 1e308, true, [], {}, "", " ", "\u0000", "é".repeat(300)) },
   );
 const extraKeys = fc.dictionary(fc.string({ maxLength: 12 }), fc.jsonValue({ maxDepth: 1 }), { maxKeys: 3 });
+/** A configured client, an unknown one, or garbage. */
+const clientId = fieldValue(fc.constantFrom("web", "ios-app", "admin-spa", "nobody"));
+const b64url = (length: number) => fc.stringMatching(new RegExp(`^[A-Za-z0-9_-]{${length}}$`));
+/** Forgeries naming the real family: any generation, random secret and tag. */
+const forgedFamilyToken = () =>
+  fc.tuple(fc.nat({ max: 1_000_000 }), b64url(43), b64url(22)).map(([generation, secret, tag]) => `${user.sid}.${generation}.${secret}.${tag}`);
 
 async function send(path: string, init: RequestInit) {
   const before = await storageDigest();
@@ -67,12 +74,14 @@ describe("fuzzing JSON bodies", () => {
     const password = fc.oneof({ weight: 3, arbitrary: fc.string({ unit: "grapheme", minLength: 8, maxLength: 40 }) }, { weight: 1, arbitrary: fc.string({ maxLength: 8 }) });
     const body = fc.oneof(
       fc.record({ email, password }),
-      fc.record({ email: fieldValue(email), password: fieldValue(password) }, { requiredKeys: [] }),
+      fc.record({ email, password, client_id: clientId }),
+      fc.record({ email: fieldValue(email), password: fieldValue(password), client_id: clientId }, { requiredKeys: [] }),
     );
     await fc.assert(
       fc.asyncProperty(body, extraKeys, async (fields, extra) => {
         const { res, before } = await postJsonText("/auth/register", JSON.stringify({ ...extra, ...fields }));
-        expect([201, 400, 409, 413]).toContain(res.status);
+        // 401 invalid_client: a client_id that is not configured.
+        expect([201, 400, 401, 409, 413]).toContain(res.status);
         if (res.status === 201) {
           expect(((await res.json()) as { access_token: string }).access_token).toBeTruthy();
           expect(await storageDigest()).toEqual({ ...before, users: before.users! + 1, sessions: before.sessions! + 1, users_updated_sum: expect.any(Number), rotated_at_sum: expect.any(Number) });
@@ -87,6 +96,7 @@ describe("fuzzing JSON bodies", () => {
       {
         email: fieldValue(fc.oneof(fc.constant(user.email), fc.constant(user.email.toUpperCase()), fc.emailAddress())),
         password: fieldValue(fc.oneof(fc.constant(`${PASSWORD} `), fc.string({ minLength: 1, maxLength: 30 }))),
+        client_id: clientId,
       },
       { requiredKeys: [] },
     );
@@ -100,23 +110,36 @@ describe("fuzzing JSON bodies", () => {
   });
 
   it("refresh: random tokens in the body or the cookie are refused without any change", async () => {
-    // Forgeries naming the real family: any generation, random secret and tag.
-    const b64url = (length: number) => fc.stringMatching(new RegExp(`^[A-Za-z0-9_-]{${length}}$`));
-    const forgedFamilyToken = fc
-      .tuple(fc.nat({ max: 1_000_000 }), b64url(43), b64url(22))
-      .map(([generation, secret, tag]) => `${user.sid}.${generation}.${secret}.${tag}`);
-    const token = fc.oneof(forgedFamilyToken, fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), fc.string({ maxLength: 100 }), fc.anything({ maxDepth: 1 }));
-    const cookieValue = fc.option(fc.oneof(forgedFamilyToken, fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), printable(80)), { nil: undefined });
+    const token = fc.oneof(forgedFamilyToken(), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), fc.string({ maxLength: 100 }), fc.anything({ maxDepth: 1 }));
+    const cookieValue = fc.option(fc.oneof(forgedFamilyToken(), fc.stringMatching(/^[A-Za-z0-9_-]{43}$/), printable(80)), { nil: undefined });
     const origin = fc.constantFrom(SPA_ORIGIN, "https://evil.example", "null", "");
     await fc.assert(
-      fc.asyncProperty(token, extraKeys, cookieValue, origin, async (refreshToken, extra, cookie, from) => {
+      fc.asyncProperty(token, extraKeys, cookieValue, origin, fc.option(clientId, { nil: undefined }), async (refreshToken, extra, cookie, from, client) => {
         const headers: Record<string, string> = { Origin: from };
         if (cookie !== undefined) headers.Cookie = `${COOKIE}=${cookie}`;
-        const { res } = await postJsonText("/auth/refresh", JSON.stringify({ ...extra, refresh_token: refreshToken }), headers);
+        const { res } = await postJsonText("/auth/refresh", JSON.stringify({ ...extra, refresh_token: refreshToken, client_id: client }), headers);
         expect([400, 401, 403, 413]).toContain(res.status);
       }),
       { numRuns: 60 },
     );
+  });
+
+  it("logout: any body without a real token answers 204 or 413 and ends nothing", async () => {
+    const body = fc.oneof(
+      anyJsonText,
+      fc.record({ refresh_token: fieldValue(forgedFamilyToken()), client_id: clientId }, { requiredKeys: [] }).map((fields) => JSON.stringify(fields)),
+    );
+    await fc.assert(
+      fc.asyncProperty(body, fc.constantFrom(...CONTENT_TYPES), async (text, type) => {
+        const before = await storageDigest();
+        const res = await call("/auth/logout", { method: "POST", headers: type ? { "Content-Type": type } : {}, body: text });
+        expect([204, 413]).toContain(res.status);
+        if (res.status === 413) await errorBodyOf(res);
+        expect(await storageDigest()).toEqual(before);
+      }),
+      { numRuns: 40 },
+    );
+    expect((await call("/auth/me", { headers: bearer(user.accessToken) })).status).toBe(200);
   });
 
   it("password change with a valid Bearer: wrong or malformed bodies are refused and change nothing", async () => {
@@ -128,6 +151,37 @@ describe("fuzzing JSON bodies", () => {
       }),
       { numRuns: 15 },
     );
+  });
+});
+
+describe("fuzzing the OAuth endpoints' form bodies", () => {
+  const fieldNames = fc.constantFrom("grant_type", "refresh_token", "client_id", "token", "token_type_hint", "client_secret", "scope");
+  const value = fc.oneof(
+    fc.constantFrom("refresh_token", "client_credentials", "password", "web", "ios-app", "billing-api", "access_token", ""),
+    forgedFamilyToken(),
+    fc.string({ maxLength: 100 }),
+  );
+  /** Pairs, so that a parameter may come twice (RFC 6749 section 3.2 refuses that). */
+  const form = fc.array(fc.tuple(fc.oneof({ weight: 4, arbitrary: fieldNames }, { weight: 1, arbitrary: fc.string({ maxLength: 12 }) }), value), { maxLength: 6 });
+  const authorization = fc.option(
+    fc.oneof(fc.constant(`Basic ${btoa("billing-api:wrong")}`), printable(60).map((s) => `Basic ${s}`), printable(60)),
+    { nil: undefined },
+  );
+
+  it("token, revocation and introspection: never a 5xx, the error shape, no state change, nothing revoked", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom("/oauth/token", "/oauth/revoke", "/oauth/introspect"), form, fc.constantFrom(...CONTENT_TYPES), authorization, async (path, pairs, type, auth) => {
+        const headers: Record<string, string> = {};
+        if (type) headers["Content-Type"] = type;
+        if (auth !== undefined) headers.Authorization = auth;
+        const before = await storageDigest();
+        const { res } = await send(path, { method: "POST", headers, body: new URLSearchParams(pairs).toString() });
+        expect(await storageDigest()).toEqual(before);
+        if (path === "/oauth/token") expect(res.status).toBeGreaterThanOrEqual(400);
+      }),
+      { numRuns: 80 },
+    );
+    expect((await call("/auth/me", { headers: bearer(user.accessToken) })).status).toBe(200);
   });
 });
 
@@ -145,6 +199,11 @@ describe("fuzzing arbitrary requests to every route", () => {
       "/auth/sessions/SID",
       "/.well-known/jwks.json",
       "/.well-known/openid-configuration",
+      "/.well-known/oauth-authorization-server",
+      "/oauth/token",
+      "/oauth/revoke",
+      "/oauth/introspect",
+      "/oauth/userinfo",
       "/health",
       "/admin/users/SID/disable",
     ) },

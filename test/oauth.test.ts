@@ -64,7 +64,8 @@ describe("token endpoint (refresh grant)", () => {
   it("rotates like /auth/refresh for oauth4webapi and openid-client, with the RFC 6749 5.1 answer", async () => {
     const user = await register();
     const first = await refreshGrant(user.refreshToken);
-    expect(first).toMatchObject({ token_type: "bearer", expires_in: 900 });
+    // 899 when a second boundary falls between issuing and answering.
+    expect(first).toMatchObject({ token_type: "bearer", expires_in: expect.toSatisfy((s: number) => s === 899 || s === 900) });
     expect(decodePayload(first.access_token)).toMatchObject({ sub: user.userId, client_id: "web" });
     const config = await openid.discovery(ISSUER, "web", undefined, openid.None(), { [openid.customFetch]: workerFetch, execute: [openid.allowInsecureRequests] });
     const second = await openid.refreshTokenGrant(config, first.refresh_token!);

@@ -89,6 +89,10 @@ describe("POST /auth/refresh: reuse detection", () => {
     const other = await login(user.email);
     await rotate(user.refreshToken);
     await expectInvalidGrant(await callWith(noGrace, "/auth/refresh", cookieRefreshInit(user.refreshToken)));
+    // The replay was detected as reuse and ended its own family...
+    expect((await familyRow(user.sid)).revoked_reason).toBe("reuse_detected");
+    await expectError(await me(user.accessToken), 401, "invalid_token");
+    // ...and nothing else.
     expect((await me(other.accessToken)).status).toBe(200);
     expect((await familyRow(other.sid)).revoked_at).toBeNull();
     expect((await refreshWithCookie(other.refreshToken)).status).toBe(200);

@@ -31,7 +31,8 @@ describe("POST /auth/refresh: rotation", () => {
     expect(res.headers.get("Access-Control-Allow-Origin")).toBe(SPA_ORIGIN);
     expect(res.headers.get("Access-Control-Allow-Credentials")).toBe("true");
     const body = (await res.json()) as TokenBody;
-    expect(body).toMatchObject({ token_type: "Bearer", expires_in: 900 });
+    // 899 when a second boundary falls between issuing and answering.
+    expect(body).toMatchObject({ token_type: "Bearer", expires_in: expect.toSatisfy((s: number) => s === 899 || s === 900) });
     expect(body.refresh_token).toBeUndefined();
 
     const child = refreshCookieOf(res)!;

@@ -4,9 +4,11 @@
  * every family of a user writes one cutoff. Counted with a KV wrapper on the real revocation path.
  */
 import { env } from "cloudflare:workers";
+import { importPKCS8, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
+import { getConfig } from "../src/config";
 import { buildServices } from "../src/services";
-import { bearer, callWith, cookieRefreshInit, familyRow, login, me, refreshWithCookie, register, withCookie, type Login } from "./helpers";
+import { bearer, call, callWith, cookieRefreshInit, decodePayload, familyRow, login, me, nextSecond, refreshWithCookie, register, withCookie, type Login } from "./helpers";
 import { expectError, expectInvalidGrant, wrapKv } from "./hardening";
 
 const ACCESS_TOKENS_PER_FAMILY = 2_000;
@@ -87,5 +89,78 @@ describe("logout-all writes one cutoff however many families the user has", () =
       await expectError(await me(device.accessToken), 401, "invalid_token");
       expect((await familyRow(device.sid)).revoked_reason).toBe("logout_all");
     }
+  });
+});
+
+/** The KV entry `key` and the epoch second it expires at (as KV lists it). */
+async function kvEntry(key: string) {
+  const { keys } = await env.REVOCATIONS.list({ prefix: key });
+  return keys.find((k) => k.name === key);
+}
+
+describe("KV entries live as long as the tokens they refuse", () => {
+  // An entry that expired before the token would let the token back in (KV's minimum TTL is 60 s).
+  const lifetime = Number(env.ACCESS_TOKEN_TTL_SECONDS ?? 900);
+  const expectExpiryNear = (expiration: number | undefined, expected: number) => {
+    expect(expiration).toBeGreaterThanOrEqual(expected - 5);
+    expect(expiration).toBeLessThanOrEqual(expected + 5);
+  };
+
+  it("a family's entry (logout), a user's cutoff (logout-all) and one access token's entry (RFC 7009) outlive the tokens' 15 minutes", async () => {
+    const loggedOut = await register();
+    expect((await call("/auth/logout", { method: "POST", headers: bearer(loggedOut.accessToken) })).status).toBe(204);
+    const now = Math.floor(Date.now() / 1000);
+    expectExpiryNear((await kvEntry(`revoked-sid:${loggedOut.sid}`))?.expiration, now + lifetime + 60);
+
+    const everywhere = await register();
+    expect((await call("/auth/logout-all", { method: "POST", headers: bearer(everywhere.accessToken) })).status).toBe(204);
+    expectExpiryNear((await kvEntry(`user-cutoff:${everywhere.userId}`))?.expiration, now + lifetime + 60);
+
+    const revokedAlone = await register();
+    const form = new URLSearchParams({ token: revokedAlone.accessToken, client_id: "web" });
+    expect((await call("/oauth/revoke", { method: "POST", headers: { "Content-Type": "application/x-www-form-urlencoded" }, body: form })).status).toBe(200);
+    const { jti, exp } = decodePayload(revokedAlone.accessToken) as { jti: string; exp: number };
+    expectExpiryNear((await kvEntry(`revoked-jti:${jti}`))?.expiration, exp + 60);
+    await expectError(await me(revokedAlone.accessToken), 401, "invalid_token");
+  });
+});
+
+describe("per-user cutoffs", () => {
+  /** An access token of `user`'s session signed with the service's key, with the given times. */
+  async function accessTokenOf(user: Login, claims: { iat: number; exp: number }) {
+    const key = await importPKCS8(env.SIGNING_KEY!, "RS256");
+    const kid = ((await (await call("/.well-known/jwks.json")).json()) as { keys: { kid: string }[] }).keys[0]!.kid;
+    const config = getConfig(env);
+    return new SignJWT({ sid: user.sid, client_id: "web", role: "user" })
+      .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid })
+      .setIssuer(config.issuer)
+      .setAudience(config.audience)
+      .setSubject(user.userId)
+      .setJti(crypto.randomUUID())
+      .setIssuedAt(claims.iat)
+      .setExpirationTime(claims.exp)
+      .sign(key);
+  }
+
+  it("a token issued in the cutoff's own second is refused", async () => {
+    const user = await register();
+    const caller = await login(user.email);
+    await nextSecond();
+    const now = Math.floor(Date.now() / 1000);
+    const sameSecond = await accessTokenOf(user, { iat: now, exp: now + 300 });
+    expect((await me(sameSecond)).status).toBe(200);
+    expect((await call("/auth/logout-all", { method: "POST", headers: bearer(caller.accessToken) })).status).toBe(204);
+    // Only if the request above crossed into the next second would the token be older anyway.
+    expect(Math.floor(Date.now() / 1000), "logout-all took too long for this check").toBe(now);
+    await expectError(await me(sameSecond), 401, "invalid_token");
+  });
+
+  it("a token issued in the future does not outlive a cutoff", async () => {
+    const user = await register();
+    const now = Math.floor(Date.now() / 1000);
+    // Within the allowed lifetime (exp <= now + TTL + leeway), iat ten minutes ahead.
+    const fromTheFuture = await accessTokenOf(user, { iat: now + 600, exp: now + 900 });
+    expect((await call("/auth/logout-all", { method: "POST", headers: bearer(user.accessToken) })).status).toBe(204);
+    await expectError(await me(fromTheFuture), 401, "invalid_token");
   });
 });

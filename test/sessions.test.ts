@@ -174,7 +174,12 @@ describe("POST /auth/logout-all", () => {
     const a = await register();
     const b = await register();
     expect((await call("/auth/logout-all", { method: "POST", headers: bearer(a.accessToken) })).status).toBe(204);
+    // It did log a out...
+    expect((await familyRow(a.sid)).revoked_reason).toBe("logout_all");
+    await expectError(await me(a.accessToken), 401, "invalid_token");
+    // ...and b goes on: access token, family, refresh.
     expect((await me(b.accessToken)).status).toBe(200);
     expect((await familyRow(b.sid)).revoked_at).toBeNull();
+    expect((await refreshWithCookie(b.refreshToken)).status).toBe(200);
   });
 });

@@ -1,0 +1,429 @@
+/**
+ * Hand mutations of security-relevant lines, each with the tests that must fail on it
+ * (CONTRIBUTING.md, "Mutation checks"; run with `node test/mutations/run.mjs`).
+ *
+ * - `replace`: [find, replacement] pairs; each `find` must occur exactly once in `file`.
+ * - `killers`: a test file and a substring of the test's title (vitest `-t`); the mutation is
+ *   killed when at least one of them fails.
+ * - ids: R = the security review's list (item 10) and its weak tests, S = more security-relevant
+ *   lines, F = a fix of the review's items 1-9 undone.
+ *
+ * When a change moves one of these lines, update its `find`; when it adds a security-relevant
+ * line, add a mutation here and a test that kills it.
+ */
+
+/** @typedef {{ file: string, test: string }} Killer */
+/** @typedef {{ id: string, file: string, what: string, replace: [string, string][], killers: Killer[], project?: string }} Mutation */
+
+/** @type {Mutation[]} */
+export const MUTATIONS = [
+  // Survivors named by the review (item 10).
+  {
+    id: "R1",
+    file: "src/sessions/service.ts",
+    what: "logout-all writes no per-user cutoff",
+    replace: [["      await revocation.cutOffUser(userId);\n", ""]],
+    killers: [
+      { file: "test/revocation.test.ts", test: "10 families, one KV write, every access token refused" },
+      { file: "test/sessions.test.ts", test: "every family revoked, every live access token refused" },
+    ],
+  },
+  {
+    id: "R2",
+    file: "src/revocation/index.ts",
+    what: "token checks ignore the per-user cutoff",
+    replace: [["return jtiRevoked || familyRevoked || cutOff;", "return jtiRevoked || familyRevoked;"]],
+    killers: [
+      { file: "test/revocation.test.ts", test: "10 families, one KV write, every access token refused" },
+      { file: "test/revocation.test.ts", test: "a token issued in the cutoff's own second is refused" },
+    ],
+  },
+  {
+    id: "R3",
+    file: "src/tokens/jwt.ts",
+    what: "no future-iat check (only the lifetime check is left)",
+    replace: [["if (iat > nowSeconds + CLOCK_TOLERANCE_SECONDS || exp >", "if (exp >"]],
+    killers: [
+      { file: "test/adversarial.test.ts", test: "iat in the future within an allowed lifetime" },
+      { file: "test/revocation.test.ts", test: "a token issued in the future does not outlive a cutoff" },
+    ],
+  },
+  {
+    id: "R4",
+    file: "src/middleware/origin-guard/index.ts",
+    what: "own origin by prefix of the request URL (Origin: https: passes)",
+    replace: [["origin === originOf(requestUrl)", "requestUrl.startsWith(origin)"]],
+    killers: [{ file: "test/adversarial-input.test.ts", test: "is not the service's own origin" }],
+  },
+  {
+    id: "R5",
+    file: "src/stores/kv/revocations.ts",
+    what: "deny-list entries live 60 s (KV's minimum) whatever the token's life",
+    replace: [["Math.max(KV_MIN_TTL_SECONDS, Math.ceil(seconds))", "KV_MIN_TTL_SECONDS"]],
+    killers: [{ file: "test/revocation.test.ts", test: "KV entries live as long as the tokens they refuse" }],
+  },
+  {
+    id: "R6",
+    file: "src/accounts/service.ts",
+    what: "/auth/password ignores the failed-login lock",
+    replace: [["await lockout.admit(user.email, client.ip);\n      if (!admitted) throw rateLimited();", "await lockout.admit(user.email, client.ip);"]],
+    killers: [
+      { file: "test/account.test.ts", test: "wrong current passwords count against the login lockout" },
+      { file: "test/account.test.ts", test: "a pair locked by failed logins cannot change the password" },
+    ],
+  },
+  // Lines behind the weak tests the review named (item 10), and more of the review's 20.
+  {
+    id: "R7",
+    file: "src/passwords/index.ts",
+    what: "one PBKDF2 call of 600,000 iterations (above the production cap)",
+    replace: [
+      ["PBKDF2_MAX_ITERATIONS_PER_CALL = 100_000;", "PBKDF2_MAX_ITERATIONS_PER_CALL = 1_000_000;"],
+      ["{ iterations: 100_000, rounds: 6 }", "{ iterations: 600_000, rounds: 1 }"],
+    ],
+    killers: [
+      { file: "src/passwords/index.test.ts", test: "no call above the production cap" },
+      { file: "src/passwords/index.test.ts", test: "register and login work end to end under the production cap" },
+    ],
+  },
+  {
+    id: "R8",
+    file: "src/sessions/service.ts",
+    what: "reuse is refused but does not revoke the family",
+    replace: [['    await revoke(familyId, family.userId, "reuse_detected",', '    if (Math.random() > 2) await revoke(familyId, family.userId, "reuse_detected",']],
+    killers: [
+      { file: "test/refresh-reuse.test.ts", test: "other sessions of the same user are untouched by a reuse" },
+      { file: "test/refresh-reuse.test.ts", test: "revokes the family and every access token it issued" },
+    ],
+  },
+  {
+    id: "R9",
+    file: "src/stores/d1/families.ts",
+    what: "a repeated logout records another logout event",
+    replace: [["insertEventIf(event, now, revokedByThisBatch)", "insertEventIf(event, now, sql`1`)"]],
+    killers: [{ file: "test/sessions.test.ts", test: "is idempotent: logging out again" }],
+  },
+  {
+    id: "R10",
+    file: "src/stores/d1/families.ts",
+    what: "logout-all revokes every user's families in the database",
+    replace: [[": and(eq(sessions.userId, scope.userId), scope.exceptFamilyId", ": and(sql`1 = 1`, scope.exceptFamilyId"]],
+    killers: [{ file: "test/sessions.test.ts", test: "leaves other users alone" }],
+  },
+  {
+    id: "R11",
+    file: "src/accounts/service.ts",
+    what: "a login with an unknown email records no login_failed event",
+    replace: [['        await events.record({ type: "login_failed"', '        if (user) await events.record({ type: "login_failed"']],
+    killers: [{ file: "test/accounts.test.ts", test: "answers wrong password and unknown email identically" }],
+  },
+  {
+    id: "R12",
+    file: "src/sessions/service.ts",
+    what: "a refresh token with a bad tag reaches D1",
+    replace: [["        if (!(await isAuthentic(await deps.refreshKeys(), presented))) throw invalidGrant();\n", ""]],
+    killers: [{ file: "test/families.test.ts", test: "random secrets and tags for past, current and future generations" }],
+  },
+  {
+    id: "R13",
+    file: "src/stores/d1/families.ts",
+    what: "a rotation does not compare the presented token's hash",
+    replace: [['          eq(sessions.tokenHash, sql.placeholder("presentedHash")),\n', ""]],
+    killers: [{ file: "test/families.test.ts", test: "authentic tokens that were never issued" }],
+  },
+  {
+    id: "R14",
+    file: "src/sessions/service.ts",
+    what: "the grace window never ends (the parent is never reuse)",
+    replace: [["at - family.rotatedAt < config.refreshGraceMs && family.sealedToken", "family.sealedToken"]],
+    killers: [{ file: "test/refresh-reuse.test.ts", test: "replaying the parent after the grace window revokes the family" }],
+  },
+  {
+    id: "R15",
+    file: "src/sessions/service.ts",
+    what: "a revocation writes D1 before KV",
+    replace: [
+      [
+        "    await revocation.revokeFamily(familyId);\n    await families.revoke({ familyId, userId }, reason, event, now());",
+        "    await families.revoke({ familyId, userId }, reason, event, now());\n    await revocation.revokeFamily(familyId);",
+      ],
+    ],
+    killers: [{ file: "test/faults-kv.test.ts", test: "the family intact, and the retry completes it" }],
+  },
+  {
+    id: "R16",
+    file: "src/sessions/service.ts",
+    what: "DELETE /auth/sessions/:id ends another user's session",
+    replace: [["if (family?.userId !== userId) throw notFound", "if (!family) throw notFound"]],
+    killers: [{ file: "test/sessions.test.ts", test: "404 for another user's session" }],
+  },
+  {
+    id: "R17",
+    file: "src/sessions/service.ts",
+    what: "introspection trusts KV alone (no D1 liveness)",
+    replace: [["      if (!family || family.userId !== claims.sub || !isLive(family, livenessBounds(config, now()))) return undefined;\n", ""]],
+    killers: [{ file: "test/introspection.test.ts", test: "sees a logout at once" }],
+  },
+  {
+    id: "R18",
+    file: "src/routes/admin.ts",
+    what: "any admin token is accepted",
+    replace: [["if (!crypto.subtle.timingSafeEqual(await digest(presented), await digest(expected)))", "if (!presented)"]],
+    killers: [{ file: "test/account.test.ts", test: "admin endpoints need the admin token" }],
+  },
+  {
+    id: "R19",
+    file: "src/middleware/origin-guard/index.ts",
+    what: "cookie requests need not be JSON (a cross-site form post passes)",
+    replace: [["if (options.requireJson && !/", "if (false && !/"]],
+    killers: [{ file: "test/refresh-refusals.test.ts", test: "refresh with a form post" }],
+  },
+  {
+    id: "R20",
+    file: "src/accounts/service.ts",
+    what: "a password change cuts off the caller's own session too",
+    replace: [["await revocation.cutOffUser(user.id, input.familyId);", "await revocation.cutOffUser(user.id);"]],
+    killers: [{ file: "test/account.test.ts", test: "the caller's session goes on" }],
+  },
+  {
+    id: "R21",
+    file: "src/revocation/index.ts",
+    what: "a cutoff leaves out the current second",
+    replace: [["beforeSeconds: Math.floor(now() / 1000) + 1,", "beforeSeconds: Math.floor(now() / 1000),"]],
+    killers: [
+      { file: "src/revocation/index.test.ts", test: "a per-user cutoff refuses every token issued up to this second" },
+      { file: "test/revocation.test.ts", test: "a token issued in the cutoff's own second is refused" },
+    ],
+  },
+  {
+    id: "R22",
+    file: "src/tokens/jwt.ts",
+    what: "access tokens' typ is not checked",
+    replace: [["      typ: ACCESS_TOKEN_TYPE,\n", ""]],
+    killers: [{ file: "test/forged-tokens.test.ts", test: "refuses every forged token of the shared list" }],
+  },
+  {
+    id: "R23",
+    file: "src/middleware/refresh-cookie.ts",
+    what: "the refresh cookie is readable by scripts (no HttpOnly)",
+    replace: [["    httpOnly: true,\n", "    httpOnly: false,\n"]],
+    killers: [{ file: "test/accounts.test.ts", test: "creates the account, returns the token response and sets the refresh cookie" }],
+  },
+  {
+    id: "R24",
+    file: "src/middleware/refresh-cookie.ts",
+    what: "two refresh cookies: one of them is used",
+    replace: [["if (refreshCookieCount(c) > 1) throw", "if (refreshCookieCount(c) > 2) throw"]],
+    killers: [{ file: "test/adversarial-input.test.ts", test: "refresh and logout answer 400 and change nothing" }],
+  },
+  {
+    id: "R25",
+    file: "src/accounts/service.ts",
+    what: "an unknown email costs no password hash (timing reveals accounts)",
+    replace: [["(await passwords.verifyDummy(input.password), undefined)", "undefined"]],
+    killers: [{ file: "test/adversarial-input.test.ts", test: "same cost: both pay one full password hash" }],
+  },
+  {
+    id: "R26",
+    file: "src/accounts/lockout.ts",
+    what: "failed logins never lock the email + network pair",
+    replace: [["if (await failuresPerEmailAndNetwork.allows(pairKey)) return false;", "if (await failuresPerEmailAndNetwork.allows(pairKey) || true) return false;"]],
+    killers: [{ file: "test/account.test.ts", test: "failed logins per email+IP lock that pair" }],
+  },
+
+  // More security-relevant lines the suite guards (beyond the review's list).
+  {
+    id: "S1",
+    file: "src/stores/d1/families.ts",
+    what: "a rotation does not require a live family (expired, idle or revoked families rotate)",
+    replace: [["          liveFamily,\n        ),\n      )\n      .returning", "        ),\n      )\n      .returning"]],
+    killers: [
+      { file: "test/refresh-refusals.test.ts", test: "a session past its absolute lifetime" },
+      { file: "test/refresh-refusals.test.ts", test: "an idle-timed-out session" },
+    ],
+  },
+  {
+    id: "S2",
+    file: "src/tokens/jwt.ts",
+    what: "an hour of clock leeway instead of 60 s",
+    replace: [["      clockTolerance: CLOCK_TOLERANCE_SECONDS,", "      clockTolerance: 3600,"]],
+    killers: [{ file: "test/forged-tokens.test.ts", test: "refuses every forged token of the shared list" }],
+  },
+  {
+    id: "S3",
+    file: "src/tokens/index.ts",
+    what: "Bearer authentication skips the KV revocation check",
+    replace: [["if (await revocation.isRevoked(claims)) throw", "if (false) throw"]],
+    killers: [{ file: "test/sessions.test.ts", test: "the family's access tokens refused" }],
+  },
+  {
+    id: "S4",
+    file: "src/middleware/origin-guard/index.ts",
+    what: "credentialed CORS for any origin",
+    replace: [["(isAllowedOrigin(origin, c.req.url, c.var.services.config.allowedOrigins) ? origin : null)", "origin"]],
+    killers: [
+      { file: "test/refresh-refusals.test.ts", test: "CORS: credentialed preflight only for allowed origins" },
+      { file: "test/adversarial-input.test.ts", test: "is not the service's own origin" },
+    ],
+  },
+  {
+    id: "S5",
+    file: "src/accounts/lockout.ts",
+    what: "brute-force limits key the email as typed (case and spaces make new buckets)",
+    replace: [["const normalized = email.trim().toLowerCase();", "const normalized = email;"]],
+    killers: [
+      { file: "test/account.test.ts", test: "login attempts per email, from any network" },
+      { file: "test/brute-force.test.ts", test: "a distributed guess" },
+    ],
+  },
+  {
+    id: "S6",
+    file: "src/sessions/service.ts",
+    what: "no per-family limit on retries and replays",
+    replace: [["    if (!(await deps.familyLimiter.allows(familyId))) throw rateLimited();\n", ""]],
+    killers: [{ file: "test/refresh-reuse.test.ts", test: "rate limited per family" }],
+  },
+  {
+    id: "S7",
+    file: "src/stores/d1/families.ts",
+    what: "a rotation ignores the client the family is bound to",
+    replace: [['          sql`(${sql.placeholder("clientId")} is null or ${sessions.clientId} = ${sql.placeholder("clientId")})`,\n', ""]],
+    killers: [
+      { file: "test/clients.test.ts", test: "a family refreshed under another client's id is invalid_grant" },
+      { file: "test/oauth.test.ts", test: "a refresh token is bound to its client" },
+    ],
+  },
+  {
+    id: "S8",
+    file: "src/stores/d1/users.ts",
+    what: "a password change leaves the other families live in D1 (only the cutoff refuses their access tokens)",
+    replace: [['        revokeFamiliesStatement(db, { userId, exceptFamilyId: keepFamilyId }, "password_changed", now),\n', ""]],
+    killers: [{ file: "test/account.test.ts", test: "changes the password, revokes every other family" }],
+  },
+  {
+    id: "S9",
+    file: "src/stores/d1/users.ts",
+    what: "a disable leaves the user's families live (they come back on enable)",
+    replace: [['        ...(disabled ? [d1Statement(db, revokeFamiliesStatement(db, { userId }, "user_disabled", now))] : []),\n', ""]],
+    killers: [{ file: "test/account.test.ts", test: "enabling lets them log in again" }],
+  },
+  {
+    id: "S10",
+    file: "src/index.ts",
+    what: "1 MB bodies accepted (hashing and parsing before any limit)",
+    replace: [["const MAX_BODY_BYTES = 8 * 1024;", "const MAX_BODY_BYTES = 1024 * 1024;"]],
+    killers: [
+      { file: "test/accounts.test.ts", test: "413 for an oversized body" },
+      { file: "test/adversarial-input.test.ts", test: "is refused with 413 before anything is stored" },
+    ],
+  },
+  {
+    id: "S11",
+    file: "src/sessions/service.ts",
+    what: "introspection skips the KV revocation check (an access token revoked alone stays active)",
+    replace: [["if (!claims || (await revocation.isRevoked(claims))) return undefined;", "if (!claims) return undefined;"]],
+    killers: [{ file: "test/introspection.test.ts", test: "answers only {active: false}" }],
+  },
+
+  // The review's fixes 1-9, each undone.
+  {
+    id: "F1",
+    file: "src/stores/d1/users.ts",
+    what: "item 1: a login writes its family whatever the user row says now",
+    replace: [["        where ${credentialsHold}`),", "        where ${credentialsHold} or 1 = 1`),"]],
+    killers: [{ file: "test/login-race.test.ts", test: "that commits between the check and the write" }],
+  },
+  {
+    id: "F2a",
+    file: "src/client-info.ts",
+    what: "item 2: IPv6 keyed by the full address, not the /64",
+    replace: [['return groups ? `${groups.slice(0, 4).join(":")}::/64` : ip.toLowerCase();', "return ip.toLowerCase();"]],
+    killers: [
+      { file: "test/account.test.ts", test: "IPv6 clients are counted by their /64" },
+      { file: "test/brute-force.test.ts", test: "rotating addresses inside one IPv6 /64" },
+    ],
+  },
+  {
+    id: "F2b",
+    file: "src/accounts/lockout.ts",
+    what: "item 2: no per-email limit across networks",
+    replace: [["return { admitted: await attemptsPerEmail.allows(emailKey), pairKey };", "return { admitted: true, pairKey };"]],
+    killers: [
+      { file: "test/account.test.ts", test: "login attempts per email, from any network" },
+      { file: "test/brute-force.test.ts", test: "a distributed guess" },
+    ],
+  },
+  {
+    id: "F2c",
+    file: "src/accounts/service.ts",
+    what: "item 2: the failure that crosses the limit is answered 401, not 429 (a concurrent burst all gets through)",
+    replace: [["        if (await lockout.recordFailure(pairKey)) throw rateLimited();\n        throw invalidCredentials();", "        await lockout.recordFailure(pairKey);\n        throw invalidCredentials();"]],
+    killers: [
+      { file: "test/brute-force.test.ts", test: "a concurrent burst from one IP" },
+      { file: "test/account.test.ts", test: "failed logins per email+IP lock that pair" },
+    ],
+  },
+  {
+    id: "F3",
+    file: "src/middleware/bearer/index.ts",
+    what: "item 3: no D1 liveness check on security endpoints",
+    replace: [["  await c.var.services.sessions.requireLive(c.var.claims);\n", ""]],
+    killers: [{ file: "test/live-session.test.ts", test: "cannot change the password, log out everywhere" }],
+  },
+  {
+    id: "F4",
+    file: "src/services.ts",
+    what: "item 4: common passwords accepted",
+    replace: [["  isCommon: isCommonPassword,", "  isCommon: () => false,"]],
+    killers: [
+      { file: "test/accounts.test.ts", test: "refuses a common password with 400 naming the field" },
+      { file: "test/account.test.ts", test: "a short or common new one" },
+    ],
+  },
+  {
+    id: "F5",
+    file: "client/src/origins.ts",
+    project: "node",
+    what: "item 5: the browser client sends the token to any URL that starts with a trusted origin",
+    replace: [["if (!this.#trusted.has(url.origin))", "if (![...this.#trusted].some((origin) => url.href.startsWith(origin)))"]],
+    killers: [{ file: "client/test/origins.test.ts", test: "refused, before any request: a lookalike suffix" }],
+  },
+  {
+    id: "F6",
+    file: "src/accounts/service.ts",
+    what: "item 6: admin enable recorded without the admin's IP and user agent",
+    replace: [['{ type: "user_enabled", userId, ...actor, detail: "admin" }', '{ type: "user_enabled", userId, detail: "admin" }']],
+    killers: [{ file: "test/account.test.ts", test: "enabling lets them log in again" }],
+  },
+  {
+    id: "F7",
+    file: "src/errors.ts",
+    what: "item 7: the error log carries the storage error's message (SQL parameters)",
+    replace: [['      request_id: c.req.header("CF-Ray") ?? undefined,', '      message: err.cause instanceof Error ? err.cause.message : undefined,\n      request_id: c.req.header("CF-Ray") ?? undefined,']],
+    killers: [{ file: "test/error-log.test.ts", test: "a failed query is logged without its SQL or parameters" }],
+  },
+  {
+    id: "F8",
+    file: "src/middleware/origin-guard/index.ts",
+    what: "item 8: own origin by prefix of the Origin (a path or a longer host passes)",
+    replace: [["origin === originOf(requestUrl)", "origin.startsWith(originOf(requestUrl))"]],
+    killers: [
+      { file: "test/adversarial-input.test.ts", test: "is not the service's own origin" },
+      { file: "test/refresh-refusals.test.ts", test: "an Origin that starts like the worker's own" },
+    ],
+  },
+  {
+    id: "F9a",
+    file: "src/middleware/no-store/index.ts",
+    what: "item 9: no-store on successful answers only",
+    replace: [['  c.header("Cache-Control", "no-store");', '  if (c.res.ok) c.header("Cache-Control", "no-store");']],
+    killers: [{ file: "test/no-store.test.ts", test: "no-store" }],
+  },
+  {
+    id: "F9b",
+    file: "src/index.ts",
+    what: "item 9: no no-store on the OAuth endpoints",
+    replace: [["  app.use(api, noStore);", '  if (api !== "/oauth/*") app.use(api, noStore);']],
+    killers: [{ file: "test/no-store.test.ts", test: "no-store" }],
+  },
+];
