@@ -54,7 +54,7 @@ export default defineConfig({
     // Security events are logged as JSON lines; show them only for failing tests.
     silent: "passed-only",
     projects: [
-      workersProject("workers", ["src/**/*.test.ts", "test/**/*.test.ts", "verifier/test/**/*.workers.test.ts"], ["DB"]),
+      workersProject("workers", ["src/**/*.test.ts", "test/**/*.test.ts", "verifier/test/**/*.workers.test.ts"], ["DB"], ["test/several-databases/**"]),
       // The integration tests again, with users spread over two databases (DESIGN.md, Scale).
       workersProject("workers-2db", ["test/**/*.test.ts"], ["DB", "DB_2"], ["test/layering.test.ts"]),
       {

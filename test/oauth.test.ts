@@ -12,8 +12,6 @@ const ISSUER = new URL(env.ISSUER ?? "http://localhost:8787");
 const workerFetch = (url: string, init?: RequestInit) => exports.default.fetch(new Request(url, init));
 const options = { [oauth.customFetch]: workerFetch, [oauth.allowInsecureRequests]: true };
 const web: oauth.Client = { client_id: "web" };
-const billing: oauth.Client = { client_id: "billing-api" };
-const billingAuth = () => oauth.ClientSecretBasic(env.TEST_RESOURCE_SERVER_SECRET);
 
 let as: oauth.AuthorizationServer;
 beforeAll(async () => {
@@ -22,8 +20,6 @@ beforeAll(async () => {
 
 const refreshGrant = async (refreshToken: string, client = web) =>
   oauth.processRefreshTokenResponse(as, client, await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, options));
-const introspect = async (token: string) =>
-  oauth.processIntrospectionResponse(as, billing, await oauth.introspectionRequest(as, billing, billingAuth(), token, options));
 
 describe("discovery", () => {
   it("both documents list exactly the endpoints that exist and are accepted by oauth4webapi and openid-client", async () => {
