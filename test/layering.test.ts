@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 type Layer = "http" | "composition" | "services" | "stores" | "primitives" | "foundation";
 
 const LAYER_OF: [RegExp, Layer][] = [
-  [/^src\/(index|app-env|errors)\.ts$|^src\/(routes|middleware)\//, "http"],
+  [/^src\/(index|app|app-env|errors)\.ts$|^src\/(routes|middleware)\//, "http"],
   [/^src\/services\.ts$/, "composition"],
   [/^src\/(accounts|clients|lifecycle|roles|sessions|tokens|revocation)\/|^src\/housekeeping\.ts$/, "services"],
   [/^src\/stores\//, "stores"],

@@ -309,7 +309,7 @@ export const MUTATIONS = [
   },
   {
     id: "S10",
-    file: "src/index.ts",
+    file: "src/app.ts",
     what: "1 MB bodies accepted (hashing and parsing before any limit)",
     replace: [["const MAX_BODY_BYTES = 8 * 1024;", "const MAX_BODY_BYTES = 1024 * 1024;"]],
     killers: [
@@ -421,7 +421,7 @@ export const MUTATIONS = [
   },
   {
     id: "F9b",
-    file: "src/index.ts",
+    file: "src/app.ts",
     what: "item 9: no no-store on the OAuth endpoints",
     replace: [["  app.use(api, noStore);", '  if (api !== "/oauth/*") app.use(api, noStore);']],
     killers: [{ file: "test/no-store.test.ts", test: "no-store" }],
