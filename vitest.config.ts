@@ -15,6 +15,9 @@ const resourceServerSecret = randomBytes(32).toString("base64url");
 const generous = { namespace_id: "9000", simple: { limit: 100_000, period: 60 } };
 const limiters = ["AUTH", "LOGIN", "LOGIN_EMAIL", "FAILED_LOGIN", "REGISTER", "REFRESH", "REFRESH_FAMILY", "EMAIL"].map((name) => `${name}_RATE_LIMITER`);
 
+/** Tests of the repository that need Node (a tool reading files): the "node" project, never workerd. */
+const NODE_ONLY = "test/**/*.node.test.ts";
+
 /** The service inside workerd, with local D1, KV and limiters; `userDatabases` D1 bindings hold the users. */
 async function workersProject(name: string, include: string[], userDatabases: string[], exclude: string[] = []): Promise<TestProjectInlineConfiguration> {
   return {
@@ -54,16 +57,16 @@ export default defineConfig({
     // Security events are logged as JSON lines; show them only for failing tests.
     silent: "passed-only",
     projects: [
-      workersProject("workers", ["src/**/*.test.ts", "test/**/*.test.ts", "verifier/test/**/*.workers.test.ts"], ["DB"], ["test/several-databases/**"]),
+      workersProject("workers", ["src/**/*.test.ts", "test/**/*.test.ts", "verifier/test/**/*.workers.test.ts"], ["DB"], ["test/several-databases/**", NODE_ONLY]),
       // The integration tests again, with users spread over two databases (DESIGN.md, Scale).
-      workersProject("workers-2db", ["test/**/*.test.ts"], ["DB", "DB_2"], ["test/layering.test.ts"]),
+      workersProject("workers-2db", ["test/**/*.test.ts"], ["DB", "DB_2"], ["test/layering.test.ts", NODE_ONLY]),
       {
         extends: true,
         // Packages that run outside Workers too (browser client, downstream verifier): plain Node.
         test: {
           name: "node",
           environment: "node",
-          include: ["client/test/**/*.test.ts", "verifier/test/**/*.node.test.ts"],
+          include: ["client/test/**/*.test.ts", "verifier/test/**/*.node.test.ts", NODE_ONLY],
         },
       },
     ],

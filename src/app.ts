@@ -18,6 +18,7 @@ import { adminRoutes } from "./routes/admin";
 import { authRoutes } from "./routes/auth";
 import { lifecycleRoutes } from "./routes/lifecycle";
 import { oauthRoutes } from "./routes/oauth";
+import { OPENAPI_PATH, openApiRoutes } from "./routes/openapi";
 import { sessionRoutes } from "./routes/sessions";
 import { wellKnownRoutes } from "./routes/well-known";
 
@@ -37,17 +38,17 @@ const HTML_ONLY_HEADERS_OFF = {
   xXssProtection: false,
 } as const;
 
-// Public JSON documents fetched by every verifier: readable cross-origin, and no headers beyond those
-// that matter for them (extra ones add bytes to the hottest response for nothing).
-app.use(
-  "/.well-known/*",
-  secureHeaders({ ...HTML_ONLY_HEADERS_OFF, crossOriginResourcePolicy: "cross-origin", referrerPolicy: false, xFrameOptions: false }),
-);
+// Public JSON documents fetched by every verifier (and the API description, read by tools): readable
+// cross-origin, and no headers beyond those that matter for them (extra ones add bytes to the hottest
+// response for nothing).
+const publicDocumentHeaders = secureHeaders({ ...HTML_ONLY_HEADERS_OFF, crossOriginResourcePolicy: "cross-origin", referrerPolicy: false, xFrameOptions: false });
+app.use("/.well-known/*", publicDocumentHeaders);
+app.use(OPENAPI_PATH, publicDocumentHeaders);
 // The API answers JSON to scripts, never pages: OWASP's set for REST APIs (nothing may frame, run or
 // embed an answer).
 app.use(
   onlyWhen(
-    (c) => !isUnder(c.req.path, "/.well-known"),
+    (c) => !isUnder(c.req.path, "/.well-known") && c.req.path !== OPENAPI_PATH,
     secureHeaders({
       ...HTML_ONLY_HEADERS_OFF,
       contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
@@ -90,6 +91,7 @@ app.route("/.well-known", wellKnownRoutes);
 app.route("/admin", adminRoutes);
 app.route("/oauth", oauthRoutes);
 app.get("/health", (c) => c.json({ status: "ok" }));
+app.route("/", openApiRoutes);
 
 answerWrongMethodsWith405(app);
 app.notFound(() => {

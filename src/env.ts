@@ -3,6 +3,8 @@ export interface Env {
   /** The default (first) user database; USER_DATABASES may name more D1 bindings. */
   DB: D1Database;
   REVOCATIONS: KVNamespace;
+  /** The files of public/ (wrangler.toml `[assets]`), reached only through the worker: the API description. */
+  ASSETS: Fetcher;
   /** Analytics Engine dataset for per-refresh telemetry; absent: nothing is recorded. */
   REFRESH_TELEMETRY?: AnalyticsEngineDataset;
   /** Workers Rate Limiting bindings (wrangler.toml `[[ratelimits]]`). Absent binding: no limit. */

@@ -5,7 +5,7 @@ import type { AppEnv } from "../app-env";
 import { requireAccessToken, requireLiveSession } from "../middleware/bearer";
 import { boundedString, clientInfo, jsonBody } from "./context";
 
-const ChangePasswordBody = z.object({
+export const ChangePasswordBody = z.object({
   current_password: boundedString(1, 256),
   new_password: boundedString(8, 256),
 });

@@ -40,9 +40,11 @@ const requirePermission = (permission: string) =>
     await next();
   });
 
-const UserId = pathParams(z.object({ id: z.uuid() }));
+export const UserIdParams = z.object({ id: z.uuid() });
 // The role's grammar is the role service's rule (400 naming "role").
-const UserRole = pathParams(z.object({ id: z.uuid(), role: z.string() }));
+export const UserRoleParams = z.object({ id: z.uuid(), role: z.string() });
+const UserId = pathParams(UserIdParams);
+const UserRole = pathParams(UserRoleParams);
 
 const grantView = ({ role, grantedAt, grantedBy }: RoleGrant) => ({ role, granted_at: new Date(grantedAt).toISOString(), granted_by: grantedBy });
 

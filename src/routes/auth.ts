@@ -9,9 +9,11 @@ import { readRefreshCookie, clearRefreshCookie, setRefreshCookie } from "../midd
 import type { IssuedSession } from "../sessions/service";
 import { background, boundedString, clientIdField, clientInfo, email, jsonBody } from "./context";
 
-const RegisterBody = z.object({ email, password: boundedString(8, 256), client_id: clientIdField });
-const LoginBody = z.object({ email: z.string().check(z.trim(), z.minLength(1), z.maxLength(254)), password: boundedString(1, 256), client_id: clientIdField });
-const RefreshBody = z.object({ refresh_token: z.optional(boundedString(0, 4096)), client_id: clientIdField });
+/** Request schemas, exported for the API description (src/routes/openapi-operations.ts). */
+export const RegisterBody = z.object({ email, password: boundedString(8, 256), client_id: clientIdField });
+export const LoginBody = z.object({ email: z.string().check(z.trim(), z.minLength(1), z.maxLength(254)), password: boundedString(1, 256), client_id: clientIdField });
+/** Also logout's optional body. */
+export const RefreshBody = z.object({ refresh_token: z.optional(boundedString(0, 4096)), client_id: clientIdField });
 
 export const authRoutes = new Hono<AppEnv>();
 

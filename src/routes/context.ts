@@ -25,26 +25,46 @@ const firstIssue = (error: z.core.$ZodError) => {
   return invalidRequest(issue?.path.length ? issue.path.join(".") : "body", issue?.message ?? "invalid");
 };
 
+/**
+ * What a validator middleware checks, kept on the middleware itself: the API description
+ * (src/routes/openapi-operations.ts) must name these very schemas, and test/openapi.test.ts checks it.
+ */
+export interface Validates {
+  target: "json" | "form" | "param";
+  schema: z.ZodMiniType;
+}
+
+const validating = <M extends object>(middleware: M, validates: Validates) => Object.assign(middleware, { validates });
+
 /** zod-validated JSON body; a failure is 400 `invalid_request` naming the field. */
 export const jsonBody = <T extends z.ZodMiniType>(schema: T) =>
-  zValidator("json", schema, (result) => {
-    if (!result.success) throw firstIssue(result.error);
-  });
+  validating(
+    zValidator("json", schema, (result) => {
+      if (!result.success) throw firstIssue(result.error);
+    }),
+    { target: "json", schema },
+  );
 
 /**
  * zod-validated `application/x-www-form-urlencoded` body (the OAuth endpoints); any other content
  * type validates as an empty form, and a parameter sent twice fails (RFC 6749 section 3.2).
  */
 export const formBody = <T extends z.ZodMiniType>(schema: T) =>
-  zValidator("form", schema, (result) => {
-    if (!result.success) throw firstIssue(result.error);
-  });
+  validating(
+    zValidator("form", schema, (result) => {
+      if (!result.success) throw firstIssue(result.error);
+    }),
+    { target: "form", schema },
+  );
 
 /** zod-validated path parameters; a failure is 400 `invalid_request` naming the parameter. */
 export const pathParams = <T extends z.ZodMiniType>(schema: T) =>
-  zValidator("param", schema, (result) => {
-    if (!result.success) throw firstIssue(result.error);
-  });
+  validating(
+    zValidator("param", schema, (result) => {
+      if (!result.success) throw firstIssue(result.error);
+    }),
+    { target: "param", schema },
+  );
 
 export const boundedString = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max));
 /** An optional `client_id` (RFC 6749 section 2.2): which configured client a request comes from. */

@@ -11,8 +11,12 @@ import { background, boundedString, clientInfo, email, jsonBody } from "./contex
 
 /** Anything longer than a link token is refused before hashing; the shape is checked by the service. */
 const token = boundedString(1, 64);
-const TokenBody = z.object({ token });
-const ResendBody = z.object({ email: z.optional(email) });
+/** Request schemas, exported for the API description (src/routes/openapi-operations.ts). */
+export const TokenBody = z.object({ token });
+export const ResendBody = z.object({ email: z.optional(email) });
+export const ForgotPasswordBody = z.object({ email });
+export const ResetPasswordBody = z.object({ token, new_password: boundedString(8, 256) });
+export const ChangeEmailBody = z.object({ new_email: email, current_password: boundedString(1, 256) });
 
 export const lifecycleRoutes = new Hono<AppEnv>();
 
@@ -32,12 +36,12 @@ lifecycleRoutes.post("/email/verify/resend", async (c, next) => (c.req.header("A
   return c.body(null, 202);
 });
 
-lifecycleRoutes.post("/password/forgot", jsonBody(z.object({ email })), async (c) => {
+lifecycleRoutes.post("/password/forgot", jsonBody(ForgotPasswordBody), async (c) => {
   await c.var.services.lifecycle.forgotPassword(c.req.valid("json").email, clientInfo(c), background(c));
   return c.body(null, 202);
 });
 
-lifecycleRoutes.post("/password/reset", jsonBody(z.object({ token, new_password: boundedString(8, 256) })), async (c) => {
+lifecycleRoutes.post("/password/reset", jsonBody(ResetPasswordBody), async (c) => {
   const { token: presented, new_password } = c.req.valid("json");
   await c.var.services.lifecycle.resetPassword({ token: presented, newPassword: new_password }, clientInfo(c), background(c));
   return c.body(null, 204);
@@ -47,7 +51,7 @@ lifecycleRoutes.post(
   "/email/change",
   requireAccessToken,
   requireLiveSession,
-  jsonBody(z.object({ new_email: email, current_password: boundedString(1, 256) })),
+  jsonBody(ChangeEmailBody),
   async (c) => {
     const { new_email, current_password } = c.req.valid("json");
     await c.var.services.lifecycle.requestEmailChange({ userId: c.var.claims.sub, newEmail: new_email, currentPassword: current_password }, clientInfo(c));

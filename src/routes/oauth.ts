@@ -12,17 +12,17 @@ import { requireAccessToken } from "../middleware/bearer";
 import { rateLimitByNetwork } from "../middleware/rate-limit";
 import { boundedString, clientInfo, formBody } from "./context";
 
-const TokenRequest = z.object({
+export const TokenRequest = z.object({
   grant_type: boundedString(1, 64),
   refresh_token: z.optional(boundedString(1, 4096)),
   client_id: z.optional(boundedString(1, 64)),
 });
-const RevocationRequest = z.object({
+export const RevocationRequest = z.object({
   token: boundedString(1, 4096),
   token_type_hint: z.optional(boundedString(1, 64)),
   client_id: z.optional(boundedString(1, 64)),
 });
-const IntrospectionRequest = z.object({
+export const IntrospectionRequest = z.object({
   token: boundedString(1, 4096),
   token_type_hint: z.optional(boundedString(1, 64)),
   client_id: z.optional(boundedString(1, 64)),

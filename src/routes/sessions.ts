@@ -5,6 +5,8 @@ import type { AppEnv } from "../app-env";
 import { requireAccessToken, requireLiveSession } from "../middleware/bearer";
 import { clientInfo, pathParams } from "./context";
 
+export const SessionIdParams = z.object({ id: z.uuid() });
+
 export const sessionRoutes = new Hono<AppEnv>();
 
 sessionRoutes.use(requireAccessToken, requireLiveSession);
@@ -25,7 +27,7 @@ sessionRoutes.get("/", async (c) => {
   });
 });
 
-sessionRoutes.delete("/:id", pathParams(z.object({ id: z.uuid() })), async (c) => {
+sessionRoutes.delete("/:id", pathParams(SessionIdParams), async (c) => {
   // Idempotent: a retry after a partial failure completes the revocation and still answers 204.
   await c.var.services.sessions.revokeOwn(c.var.claims.sub, c.req.valid("param").id, clientInfo(c));
   return c.body(null, 204);
