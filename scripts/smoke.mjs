@@ -110,6 +110,15 @@ async function run() {
     return `issuer ${d.issuer}${d.issuer === base ? "" : ` (differs from the base URL ${base})`}`;
   });
 
+  // The API description is a static asset (public/): this fails when a deploy left it behind.
+  await step("GET /openapi.json", async () => {
+    const res = await http("GET", "/openapi.json");
+    expectStatus(res, 200, "openapi");
+    check(res.json?.openapi === "3.1.0" && res.json.paths?.["/auth/login"], "openapi: not the OpenAPI 3.1 document of this service");
+    check(res.json.servers?.[0]?.url === s.issuer, `openapi: servers ${JSON.stringify(res.json.servers)}, expected the issuer ${s.issuer}`);
+    return `${Object.keys(res.json.paths).length} paths, version ${res.json.info?.version}`;
+  });
+
   await step("GET jwks_uri", async () => {
     const res = await http("GET", "", { url: s.jwksUri });
     expectStatus(res, 200, "jwks");

@@ -68,7 +68,7 @@ const ref = (kind: string, name: string) => ({ $ref: `#/components/${kind}/${nam
 interface Collected {
   nameOf: (schema: z.ZodMiniType) => string;
   headers: Set<string>;
-  /** Error responses by name: one per status and set of error codes. */
+  /** Error responses by name: one per set of error codes (the status is the operation's key). */
   responses: Map<string, Json>;
 }
 
@@ -128,7 +128,7 @@ function describeOperation(operation: Operation, collected: Collected): Json {
   const responses: Record<string, Json> = {};
   for (const answer of operation.answers) responses[answer.status] = successResponse(answer, collected);
   for (const [status, codes] of errorsByStatus(operation)) responses[status] = errorResponse(codes, collected);
-  responses.default = errorResponse(["internal_error"], collected);
+  responses.default = errorResponse(["misconfigured", "internal_error"], collected);
   return {
     operationId: operation.operationId,
     tags: [operation.tag],
@@ -161,12 +161,19 @@ function errorResponse(codes: ErrorCode[], collected: Collected): Json {
   const name = codes.join("-");
   if (!collected.responses.has(name)) {
     collected.responses.set(name, {
-      description: codes.map((code) => `\`${HTTP_ANSWERS[code].error}\`: ${ERROR_MEANINGS[code]}.`).join("\n"),
+      description: describeErrors(codes),
       ...headersOf([...new Set(codes.flatMap(headerNamesOf))], collected),
       content: { "application/json": { schema: ref("schemas", "Error") } },
     });
   }
   return ref("responses", name);
+}
+
+/** One line per `error` member (several codes may answer the same one), with what each code means. */
+function describeErrors(codes: ErrorCode[]): string {
+  const meanings = new Map<string, string[]>();
+  for (const code of codes) meanings.set(HTTP_ANSWERS[code].error, [...(meanings.get(HTTP_ANSWERS[code].error) ?? []), ERROR_MEANINGS[code]]);
+  return [...meanings].map(([error, reasons]) => `\`${error}\`: ${reasons.join("; or ")}.`).join("\n");
 }
 
 const headersOf = (names: string[], collected: Collected) => {
@@ -214,9 +221,15 @@ function pathParameters(params: z.ZodMiniObject): Json[] {
 
 /**
  * Says what zod checks the way readers expect: `format` (uuid, email, date-time) without zod's long
- * regular expression, and an integer without the safe-integer bounds zod adds to every `z.int()`.
+ * regular expression, also for a string trimmed before its format check (a pipe, whose input side
+ * alone zod describes), and an integer without the safe-integer bounds zod adds to every `z.int()`.
  */
-function tidy({ jsonSchema }: { jsonSchema: { format?: string; pattern?: string; minimum?: number; maximum?: number } }) {
+function tidy({ zodSchema, jsonSchema }: { zodSchema: z.core.$ZodType; jsonSchema: { format?: string; pattern?: string; minimum?: number; maximum?: number } }) {
+  const { def } = zodSchema._zod;
+  if (def.type === "pipe" && !jsonSchema.format) {
+    const { format } = (def as z.core.$ZodPipeDef).out._zod.def as { format?: string };
+    if (format) jsonSchema.format = format;
+  }
   if (jsonSchema.format && jsonSchema.pattern) delete jsonSchema.pattern;
   if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
   if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
