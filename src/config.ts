@@ -169,20 +169,27 @@ function isLocalhost(url: string): boolean {
   return host === "localhost" || host === "127.0.0.1" || host === "[::1]";
 }
 
-function parseClients(json: string, defaultOrigins: string[]): Map<string, ClientConfig> {
-  let parsed;
+/** A setting holding JSON, validated by `schema`; a ConfigurationError names the setting and the fault. */
+function parseJsonSetting<T extends z.ZodMiniType>(name: string, json: string, schema: T): z.infer<T> {
+  let value: unknown;
   try {
-    parsed = ClientsSchema.safeParse(JSON.parse(json));
+    value = JSON.parse(json);
   } catch {
-    throw new ConfigurationError("OAUTH_CLIENTS is not valid JSON.");
+    throw new ConfigurationError(`${name} is not valid JSON.`);
   }
+  const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new ConfigurationError(`Invalid OAUTH_CLIENTS ${issue?.path.join(".")}: ${issue?.message}`);
+    throw new ConfigurationError(`Invalid ${name} ${issue?.path.join(".")}: ${issue?.message}`);
   }
+  return parsed.data;
+}
+
+function parseClients(json: string, defaultOrigins: string[]): Map<string, ClientConfig> {
+  const parsed = parseJsonSetting("OAUTH_CLIENTS", json, ClientsSchema);
   const origin = (text: string) => text.trim().replace(/\/$/, "");
   const clients = new Map<string, ClientConfig>([[DEFAULT_CLIENT_ID, { id: DEFAULT_CLIENT_ID, origins: defaultOrigins.map(origin) }]]);
-  for (const [id, client] of Object.entries(parsed.data)) {
+  for (const [id, client] of Object.entries(parsed)) {
     const origins = [...(id === DEFAULT_CLIENT_ID ? defaultOrigins : []), ...(client.origins ?? [])].map(origin);
     clients.set(id, { id, origins: [...new Set(origins)] });
   }
@@ -194,17 +201,8 @@ function parseClients(json: string, defaultOrigins: string[]): Map<string, Clien
  * more permissions in all than fit in {@link MAX_SCOPE_LENGTH} (the largest `scope` a token can carry).
  */
 function parseRolePermissions(json: string): RolePermissions {
-  let parsed;
-  try {
-    parsed = RolePermissionsSchema.safeParse(JSON.parse(json));
-  } catch {
-    throw new ConfigurationError("ROLE_PERMISSIONS is not valid JSON.");
-  }
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ConfigurationError(`Invalid ROLE_PERMISSIONS ${issue?.path.join(".")}: ${issue?.message}`);
-  }
-  const map = new Map(Object.entries(parsed.data).map(([role, permissions]) => [role, [...new Set(permissions)].sort()]));
+  const parsed = parseJsonSetting("ROLE_PERMISSIONS", json, RolePermissionsSchema);
+  const map = new Map(Object.entries(parsed).map(([role, permissions]) => [role, [...new Set(permissions)].sort()]));
   const everyPermission = new Set([...map.values()].flat());
   if ([...everyPermission].join(" ").length > MAX_SCOPE_LENGTH) {
     throw new ConfigurationError(`ROLE_PERMISSIONS names more permissions than fit in a token: at most ${MAX_SCOPE_LENGTH} characters in all, joined by spaces.`);
