@@ -68,6 +68,8 @@ const DEFAULT_RUN = !QUICK && !opts["without-rate-limits"] && !opts.duration && 
 const OUT = opts.out ? resolve(opts.out) : DEFAULT_RUN ? join(BENCH_DIR, "RESULTS.md") : undefined;
 const PORT = Number(opts["port-base"]);
 const REFERENCES = ["hello", "verify", "rotate", "sign"];
+/** Cores used by other processes during the measured windows above which a run is called disturbed. */
+const DISTURBED_CORES = 0.3;
 
 const log = (msg) => console.log(`[bench ${((performance.now() - T0) / 1000).toFixed(1)}s] ${msg}`);
 const T0 = performance.now();
@@ -141,11 +143,15 @@ async function main() {
     if (summary.errors) notes.push(`errors on ${name}: ${summary.errors}, first: \`${summary.firstError}\``);
   }
   for (const v of violations) notes.push(`D1 contract: ${v}`);
+  const foreign = throughput.foreign ?? { mean: NaN, max: NaN };
+  if (foreign.mean > DISTURBED_CORES) {
+    notes.push(`other processes used ${foreign.mean.toFixed(2)} cores on average during the measured windows (more than ${DISTURBED_CORES}): the ratios of this run are disturbed; compare runs made on a quiet machine.`);
+  }
   const meta = {
     ...versions(APP), mode: QUICK ? "quick" : "full", concurrency: SETTINGS.concurrency, rounds: SETTINGS.rounds,
     warmupS: SETTINGS.warmupMs / 1000, durationS: SETTINGS.durationMs / 1000, totalS: ((performance.now() - T0) / 1000).toFixed(0),
     cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, date: new Date().toISOString(),
-    foreign: throughput.foreign ?? { mean: NaN, max: NaN }, databases: app.userDatabases,
+    foreign, databases: app.userDatabases,
   };
   if (rows.length) console.log(`\n${table(rows)}\n`);
   console.log(`${extrasTable(extras)}\n`);
