@@ -7,6 +7,7 @@ import { cpSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openPool, send } from "./load.mjs";
+import { machineBusySeconds } from "./measure.mjs";
 import { PASSWORD } from "./scenarios.mjs";
 import { startDev } from "./wrangler.mjs";
 
@@ -65,21 +66,32 @@ export async function runMeterPhase({ server, plan, runId, log }) {
     let token = cookie;
     const familyId = token.split(".")[0];
     const rotationMs = [];
+    const before = busyMark(meter);
     for (let i = 0; i < plan.rotations; i++) {
       const res = await call({ method: "POST", path: "/auth/refresh", headers: JSON_HEADERS, body: JSON.stringify({ refresh_token: token }) }, 200);
       token = JSON.parse(res.body).refresh_token;
       rotationMs.push(res.ms);
     }
+    const foreignCores = foreignCoresSince(before, busyMark(meter));
     sizes.push(await size());
     const report = JSON.parse((await call({ path: "/__meter" }, 200)).body);
     const replay = JSON.parse((await call({ method: "POST", path: "/__meter/replay", headers: JSON_HEADERS, body: JSON.stringify({ count: plan.replays }) }, 200)).body);
     const rowBytes = JSON.parse((await call({ method: "POST", path: "/__meter/row-bytes", headers: JSON_HEADERS, body: JSON.stringify({ familyId, copies: plan.copies }) }, 200)).body);
-    return summarize({ report, sizes, plan, rotationMs, rowBytes, replay, databases: Object.keys(sizes[0]) });
+    return { ...summarize({ report, sizes, plan, rotationMs, rowBytes, replay, databases: Object.keys(sizes[0]) }), foreignCores };
   } finally {
     await pool.close();
     await meter.stop();
   }
 }
+
+/** CPU seconds of the machine, of this process and of the meter's wrangler/workerd group, now. */
+function busyMark(server) {
+  const own = process.cpuUsage();
+  return { t: performance.now(), busy: machineBusySeconds(), ours: (own.user + own.system) / 1e6 + server.cpuSeconds().total };
+}
+
+/** Cores other processes used between two marks. */
+const foreignCoresSince = (a, b) => (b.busy - a.busy - (b.ours - a.ours)) / ((b.t - a.t) / 1000);
 
 const PATHS = { register: "POST /auth/register", login: "POST /auth/login", refresh: "POST /auth/refresh" };
 

@@ -7,8 +7,9 @@ import { PAIRS, makeClients, sidesOf } from "./scenarios.mjs";
 import { machineBusySeconds } from "./measure.mjs";
 
 /**
- * Runs `settings.rounds` rounds over `pairKeys`; returns { [pair]: { endpoint|reference|limited: run[] } }.
- * Each run carries the worker's CPU seconds in its window and the cores other processes used meanwhile.
+ * Runs `settings.rounds` rounds over `pairKeys`; returns { [pair]: { endpoint|reference|limited: run[] } }
+ * and `discardedRounds`. Each run carries the worker's CPU seconds in its window and the cores other
+ * processes used meanwhile.
  */
 export async function runRounds({ pairKeys, settings, service, servicePool, refs, users, withLimiter, durationOf, log }) {
   const servers = [service, ...Object.values(refs).map((r) => r.server)];
@@ -25,10 +26,12 @@ export async function runRounds({ pairKeys, settings, service, servicePool, refs
       clients[key][side] = await makeClients(key, side, ctx);
     }
   }
-  for (let round = 1; round <= settings.rounds; round++) {
+  let discarded = 0;
+  for (let round = 1, attempt = 1; round <= settings.rounds; attempt++) {
+    const runs = [];
     for (const key of pairKeys) {
       const pair = PAIRS.find((p) => p.key === key);
-      for (const side of sides(pair, round)) {
+      for (const side of sides(pair, attempt)) {
         const server = side === "endpoint" ? service : refs[pair.reference].server;
         const pool = side === "endpoint" ? servicePool : refs[pair.reference].pool;
         const marks = {};
@@ -42,18 +45,34 @@ export async function runRounds({ pairKeys, settings, service, servicePool, refs
           run.errors++;
           run.firstError ??= "no response completed in the measured window";
         }
-        results[key][side].push(run);
+        runs.push({ key, side, run });
         const label = side === "endpoint" ? pair.endpoint : `floor ${pair.reference}${side === "limited" ? "+limit" : ""}`;
         log(`round ${round} ${label}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, errors ${run.errors}, other processes ${run.foreignCores.toFixed(2)} cores${run.firstError ? ` (first error: ${run.firstError})` : ""}`);
       }
     }
+    // A round during which other processes took more than settings.disturbedCores while a judged
+    // endpoint or its floor ran is measured again (settings.retries times at most in a run): one
+    // side measured on half the machine skews its ratio.
+    const judged = runs.filter((r) => PAIRS.find((p) => p.key === r.key).target !== undefined);
+    const worst = Math.max(0, ...judged.map((r) => r.run.foreignCores));
+    if (worst > settings.disturbedCores && discarded < settings.retries) {
+      discarded++;
+      log(`round ${round} discarded: other processes took ${worst.toFixed(2)} cores during one of its runs; measuring it again`);
+      continue;
+    }
+    for (const { key, side, run } of runs) results[key][side].push(run);
+    round++;
   }
+  results.discardedRounds = discarded;
   return results;
 }
 
 /** Mean and max cores that other processes used during the measured windows. */
 export function foreignLoad(results) {
-  const loads = Object.values(results).flatMap((r) => Object.values(r).flat()).map((run) => run.foreignCores);
+  const loads = Object.entries(results)
+    .filter(([key]) => key !== "discardedRounds")
+    .flatMap(([, r]) => Object.values(r).flat())
+    .map((run) => run.foreignCores);
   return loads.length ? { mean: loads.reduce((a, b) => a + b, 0) / loads.length, max: Math.max(...loads) } : { mean: NaN, max: NaN };
 }
 
