@@ -25,24 +25,9 @@ export const ASSUMPTIONS = {
  * phase's sequential rotations); the in-batch execution time is given as the upper bound.
  */
 export function capacityOf(meter, a = ASSUMPTIONS) {
-  const row = meter.rowBytes;
-  const eventsPerUser = a.loginsPerDay * a.eventRetentionDays;
-  const parts = {
-    user: row.users.bytesPerRow,
-    families: a.familiesPerUser * row.sessions.bytesPerRow,
-    events: eventsPerUser * row.auth_events.bytesPerRow,
-  };
-  const bytesPerUser = parts.user + parts.families + parts.events;
   const writeMs = meter.perPath.refresh.d1WallMsMean;
   const batchMs = meter.replay?.msPerStatement;
   const refreshesPerSecond = 1000 / writeMs;
-  const storage = {
-    bytesPerUser,
-    parts,
-    eventsPerUser,
-    usersPerDatabase: a.databaseBytes / bytesPerUser,
-    usersPerDatabaseWithoutEvents: a.databaseBytes / (parts.user + parts.families),
-  };
   const writes = {
     writeMs,
     refreshesPerSecond,
@@ -51,18 +36,40 @@ export function capacityOf(meter, a = ASSUMPTIONS) {
     refreshesPerSecondAtBatchMs: batchMs ? 1000 / batchMs : undefined,
     activeUsersAtBatchMs: batchMs ? (1000 / batchMs) * a.accessTokenTtlSeconds : undefined,
   };
-  return { assumptions: a, storage, writes, databases: meter.databases.length };
+  return { assumptions: a, storage: storageOf(meter.rowBytes, a), storageError: meter.rowBytes.error, writes, databases: meter.databases.length };
+}
+
+/** Steady-state bytes per active user and users per database; undefined when rows were not measured. */
+function storageOf(row, a) {
+  if (row.error) return undefined;
+  const eventsPerUser = a.loginsPerDay * a.eventRetentionDays;
+  const parts = { user: row.users.bytesPerRow, families: a.familiesPerUser * row.sessions.bytesPerRow, events: eventsPerUser * row.auth_events.bytesPerRow };
+  const bytesPerUser = parts.user + parts.families + parts.events;
+  return {
+    bytesPerUser,
+    parts,
+    eventsPerUser,
+    usersPerDatabase: a.databaseBytes / bytesPerUser,
+    usersPerDatabaseWithoutEvents: a.databaseBytes / (parts.user + parts.families),
+  };
 }
 
 const int = (x) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "n/a");
 const b = (x) => `${Number.isFinite(x) ? x.toFixed(0) : "n/a"} B`;
 
-/** The capacity lines, formula next to the numbers (plain text, also valid Markdown list items). */
-export function capacityLines(c) {
-  const { storage: s, writes: w, assumptions: a } = c;
-  const lines = [
+function storageLines({ storage: s, assumptions: a, storageError }) {
+  if (!s) return [`- storage: not measured (${storageError})`];
+  return [
     `- storage per active user = user row + ${a.familiesPerUser} x family row + ${s.eventsPerUser} x event row (${a.loginsPerDay} logins a day, events kept ${a.eventRetentionDays} days) = ${b(s.parts.user)} + ${a.familiesPerUser} x ${b(s.parts.families / a.familiesPerUser)} + ${s.eventsPerUser} x ${b(s.parts.events / s.eventsPerUser)} = ${b(s.bytesPerUser)}`,
     `- active users per 10 GB database = 10^10 B / ${b(s.bytesPerUser)} = **${int(s.usersPerDatabase)}** (security events are ${((s.parts.events / s.bytesPerUser) * 100).toFixed(0)}% of it; users and families alone: ${int(s.usersPerDatabaseWithoutEvents)})`,
+  ];
+}
+
+/** The capacity lines, formula next to the numbers (plain text, also valid Markdown list items). */
+export function capacityLines(c) {
+  const { writes: w, assumptions: a } = c;
+  const lines = [
+    ...storageLines(c),
     `- refreshes per second per primary = 1000 / rotation statement ms = 1000 / ${w.writeMs.toFixed(3)} = **${int(w.refreshesPerSecond)}/s**; x ${a.accessTokenTtlSeconds} s (one refresh per access-token TTL) = **${int(w.activeUsers)} active users** per database`,
   ];
   if (w.batchMs) {

@@ -28,6 +28,7 @@ function bytesCell(key, meter) {
   const row = meter.rowBytes;
   const measured = `${int(growth.bytes)} B added over these ${meter.perPath[key].requests}`;
   if (key === "refresh") return `**${fmt(growth.perRequest, 1)}** (${measured}; one ${meter.pageSize} B page is ${fmt(meter.pageSize / meter.perPath[key].requests, 1)} B each)`;
+  if (row.error) return `${measured}, page-granular (bytes per row not measured)`;
   const login = row.sessions.bytesPerRow + row.auth_events.bytesPerRow;
   if (key === "login") return `**${fmt(login, 0)}** at scale: family row ${fmt(row.sessions.bytesPerRow, 0)} + login event ${fmt(row.auth_events.bytesPerRow, 0)} (${measured}, page-granular)`;
   return `**${fmt(row.users.bytesPerRow + login, 0)}** at scale: user row ${fmt(row.users.bytesPerRow, 0)} + family + event (${measured}, page-granular)`;
@@ -61,6 +62,7 @@ export function d1TimingTable(meter) {
 
 export function rowBytesTable(meter) {
   const r = meter.rowBytes;
+  if (r.error) return `Bytes per row not measured: ${r.error}`;
   return [
     `| row (${int(r.copies)} copies of one the service wrote, fresh random keys, in ${r.database}) | bytes per row, indexes and page overhead included |`,
     "| --- | ---: |",

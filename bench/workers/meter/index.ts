@@ -107,7 +107,12 @@ async function meterEndpoint(request: Request, env: Env, path: string): Promise<
   if (path === "/__meter/size" && request.method === "GET") return json(await sizes(env));
   if (path === "/__meter/row-bytes" && request.method === "POST") {
     const { familyId, copies } = (await request.json()) as { familyId: string; copies: number };
-    return json(await rowBytesAtScale(bindingsOf(env), familyId, copies));
+    try {
+      return json(await rowBytesAtScale(bindingsOf(env), familyId, copies));
+    } catch (err) {
+      // Another checkout (--app) may have another schema or token format: bytes per row are then not measured.
+      return json({ error: String((err as Error)?.message ?? err) });
+    }
   }
   if (path === "/__meter/replay" && request.method === "POST") {
     const { count } = (await request.json()) as { count: number };
