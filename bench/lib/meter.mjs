@@ -36,8 +36,9 @@ const median = (xs) => {
 
 /**
  * Runs the phase and returns what it measured. `server` options are startDev's; `plan` is
- * { registrations, rotations, copies }: that many users registered then logged in once each,
- * that many rotations of one family, that many row copies for bytes per row.
+ * { registrations, rotations, replays, copies }: that many users registered then logged in once
+ * each, that many rotations of the last login's family, that many more replayed in one batch
+ * (replay.ts), that many row copies for bytes per row (row-bytes.ts).
  */
 export async function runMeterPhase({ server, plan, runId, log }) {
   const meter = await startDev(server);
