@@ -47,7 +47,8 @@ export function compare(results, pairKeys) {
     floors.push({ side: "reference", name: pair.reference, ...ratioTo(runs.endpoint, runs.reference) });
     floors[0].judged = true;
     const judged = floors[0];
-    judged.met = pair.target === undefined ? undefined : judged.ratio >= pair.target;
+    // A floor that answered nothing (all errors) gives no ratio: the target is not met.
+    judged.met = pair.target === undefined ? undefined : Number.isFinite(judged.ratio) && judged.ratio >= pair.target;
     return { pair, endpoint: summarize(runs.endpoint), floors, judged };
   });
 }
