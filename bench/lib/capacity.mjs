@@ -21,11 +21,12 @@ export const ASSUMPTIONS = {
 
 /**
  * The capacity figures, and the formula of each with the numbers in it. `meter` is runMeterPhase's
- * result. The write time is the rotation statement's D1 call as the worker sees it (mean over the
- * phase's sequential rotations); the in-batch execution time is given as the upper bound.
+ * result. The write time is the rotation statement's D1 call as the worker sees it (median of the
+ * means of ten blocks of the phase's sequential rotations); the in-batch execution time gives the
+ * upper bound.
  */
 export function capacityOf(meter, a = ASSUMPTIONS) {
-  const writeMs = meter.perPath.refresh.d1WallMsMean;
+  const writeMs = meter.perPath.refresh.d1WallMsBlockMedian;
   const batchMs = meter.replay?.msPerStatement;
   const refreshesPerSecond = 1000 / writeMs;
   const writes = {
