@@ -111,8 +111,7 @@ async function main() {
   const [refs, bundle] = await Promise.all([
     PAIR_KEYS.length ? startReferences(app, envFile, statePath) : {},
     measureBundle(app.dir, app.config, join(TMP, "dist")),
-    PAIR_KEYS.length && applyMigrations(app.dir, app.config, app.userDatabases, statePath("service")),
-    METER && applyMigrations(app.dir, meterConfig, userDatabasesOf(meterText), statePath("meter")),
+    migrateDatabases(app, meterConfig, meterText, statePath("service")),
   ]);
   log(`references up; migrations applied; bundle ${bundle.rawKB.toFixed(1)} KB raw, ${bundle.gzipKB.toFixed(1)} KB gzip`);
 
@@ -124,7 +123,7 @@ async function main() {
   if (METER) {
     meter = await runMeterPhase({
       server: {
-        name: "meter", cwd: app.dir, config: meterConfig, port: PORT, inspectorPort: PORT + 1000, persistTo: statePath("meter"), envFile,
+        name: "meter", cwd: app.dir, config: meterConfig, port: PORT, inspectorPort: PORT + 1000, persistTo: statePath("service"), envFile,
         extraArgs: ["--name", "edge-token-service-bench-meter"],
       },
       plan: METER_PLAN, runId: Date.now().toString(36), log,
@@ -220,6 +219,19 @@ async function measureThroughput(app, envFile, statePath, refs) {
     limitCalls: rows.map((row) => ({ floor: row.pair.reference, cpuMs: limitCallCpuMs(row) })).filter((x) => x.cpuMs !== undefined),
   };
   return { rows, extras, foreign: foreignLoad(results), discardedRounds: results.discardedRounds };
+}
+
+/**
+ * Migrations, once per database: the service's databases (for the rounds), then the D1 phase's that
+ * the service does not have. The D1 phase runs after the service stopped, on the same local state
+ * (its tallies and sizes are differences, so the rounds' accounts do not count), which spares a
+ * wrangler process per database.
+ */
+async function migrateDatabases(app, meterConfig, meterText, persistTo) {
+  const migrated = PAIR_KEYS.length ? app.userDatabases : [];
+  if (migrated.length) await applyMigrations(app.dir, app.config, migrated, persistTo);
+  const more = METER ? userDatabasesOf(meterText).filter((db) => !migrated.includes(db)) : [];
+  if (more.length) await applyMigrations(app.dir, meterConfig, more, persistTo);
 }
 
 /** Everything from HISTORY_MARKER on in the file the run replaces: the hand-written history stays. */

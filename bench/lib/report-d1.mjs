@@ -84,8 +84,8 @@ export function d1Markdown(meter) {
   return `## D1: rows, bytes and time per request
 
 A separate phase, after the throughput rounds: the service wrapped by \`bench/workers/meter\` (every
-D1 binding in USER_DATABASES counted per request path from each statement's \`meta\`), on its own local
-D1 (${meter.databases.join(", ")}), driven one request at a time: ${plan.registrations} registrations, one login each, then
+D1 binding in USER_DATABASES counted per request path from each statement's \`meta\`), on the local
+D1 state the rounds left (${meter.databases.join(", ")}; every figure is a difference), driven one request at a time: ${plan.registrations} registrations, one login each, then
 ${int(plan.rotations)} rotations of one family with the token in the body. Bytes per row come from ${int(plan.copies)} copies of rows
 the service wrote, each with fresh random keys (the database's growth from D1's \`meta.size_after\`).
 
