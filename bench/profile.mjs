@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm run bench:profile -- <jwks|me|refresh|login> [--reference] [--seconds 6] [--app <dir>] [--without-rate-limits]`
- * Runs one endpoint (or its reference) under the benchmark's load with the CPU profiler of the worker's
+ * `npm run bench:profile -- <jwks|me|refresh|login> [--reference [--limited]] [--seconds 6] [--app <dir>] [--without-rate-limits]`
+ * Runs one endpoint (or its reference; with --limited, the reference's `+limit` variant, the judged
+ * floor of /auth/me and /auth/refresh) under the benchmark's load with the CPU profiler of the worker's
  * isolate on, and prints where the time goes: by module, by function (self), and the service's own
  * functions inclusive of what they call. The worker runs from a snapshot, exactly as in `npm run bench`.
  */
@@ -22,6 +23,7 @@ const { values: opts, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     reference: { type: "boolean", default: false },
+    limited: { type: "boolean", default: false },
     seconds: { type: "string", default: "6" },
     app: { type: "string", default: REPO },
     "port-base": { type: "string", default: "8797" },
@@ -31,7 +33,7 @@ const { values: opts, positionals } = parseArgs({
 });
 const pair = PAIRS.find((p) => p.key === positionals[0]);
 if (!pair) {
-  console.error(`usage: npm run bench:profile -- <${PAIRS.map((p) => p.key).join("|")}> [--reference] [--seconds N] [--app DIR] [--without-rate-limits]`);
+  console.error(`usage: npm run bench:profile -- <${PAIRS.map((p) => p.key).join("|")}> [--reference [--limited]] [--seconds N] [--app DIR] [--without-rate-limits]`);
   process.exit(2);
 }
 const PORT = Number(opts["port-base"]);
@@ -65,7 +67,7 @@ async function main() {
   const referencePool = reference && openPool(reference.directUrl, 16);
   if (pair.reference === "rotate" && referencePool) await send(referencePool, { method: "POST", path: "/setup" });
   const users = await setupUsers(servicePool, 16, Date.now().toString(36));
-  const side = opts.reference ? "reference" : "endpoint";
+  const side = opts.reference ? (opts.limited ? "limited" : "reference") : "endpoint";
   const clients = await makeClients(pair.key, side, { users, servicePool, referencePool });
   const target = opts.reference ? reference : service;
   const pool = opts.reference ? referencePool : servicePool;
@@ -79,7 +81,7 @@ async function main() {
   const devDirs = readdirSync(join(projectDir, ".wrangler", "tmp")).filter((d) => d.startsWith("dev-"));
   const bundleDir = devDirs.map((d) => join(projectDir, ".wrangler", "tmp", d)).find((d) => existsSync(join(d, "index.js.map")));
   const summary = summarizeProfile(profile, bundleDir ?? projectDir);
-  console.log(`\n${opts.reference ? `reference ${pair.reference}` : pair.endpoint}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, errors ${run.errors}`);
+  console.log(`\n${opts.reference ? `reference ${pair.reference}${opts.limited ? "+limit" : ""}` : pair.endpoint}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, errors ${run.errors}`);
   console.log(`workerd CPU ${cpuMs.toFixed(2)} ms/req (profiled, so higher than in npm run bench); ${summary.total} samples of the isolate`);
   console.log(`\nby module (self):\n  ${summary.modules.join("\n  ")}`);
   console.log(`\nby function (self):\n  ${summary.self.join("\n  ")}`);

@@ -16,9 +16,10 @@ const SNAPSHOT_ENTRIES = ["wrangler.toml", "package.json", "tsconfig.json", "src
  * edits made while the benchmark runs neither reload the worker nor change what is measured.
  * Also reads what the reference workers must share with it (issuer, audience, compatibility date).
  * If wrangler.toml declares rate limits, the snapshot's limits are raised far above the load: all of
- * it comes from one IP, which production never sees.
+ * it comes from one IP, which production never sees. `databases` > 1 spreads users over that many
+ * D1 bindings (withUserDatabases).
  */
-export function snapshotService(appDir, tmpDir, { withoutRateLimits = false } = {}) {
+export function snapshotService(appDir, tmpDir, { withoutRateLimits = false, databases = 1 } = {}) {
   const dir = join(tmpDir, "service");
   mkdirSync(dir);
   for (const entry of SNAPSHOT_ENTRIES) {
@@ -44,9 +45,15 @@ export function snapshotService(appDir, tmpDir, { withoutRateLimits = false } = 
     writeFileSync(config, text);
     notes.push("wrangler.toml declares rate limits: the benchmark's copy raises every `limit` to 1e9 (all load comes from one IP).");
   }
+  const serviceText = withUserDatabases(text, databases);
+  if (serviceText !== text) writeFileSync(config, serviceText);
   return {
     dir,
     config,
+    /** The config text before withUserDatabases (for other workers run from the snapshot). */
+    configText: text,
+    /** The D1 bindings the service spreads users over, each with its own migrations. */
+    userDatabases: userDatabasesOf(serviceText),
     /** Whether the service's copy makes Rate Limiting calls (then the floors are also measured with one). */
     rateLimited: declaresRateLimits && !withoutRateLimits,
     issuer: value("ISSUER", "http://localhost:8787"),
@@ -54,6 +61,36 @@ export function snapshotService(appDir, tmpDir, { withoutRateLimits = false } = 
     compatibilityDate: value("compatibility_date", "2026-11-01"),
     notes,
   };
+}
+
+/** The D1 binding names a config spreads users over (its USER_DATABASES var, default DB). */
+export const userDatabasesOf = (configText) =>
+  (/^\s*USER_DATABASES\s*=\s*"([^"]*)"/m.exec(configText)?.[1] ?? "DB")
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/**
+ * The config text with `count` user databases: DB, DB_2, ... (each a local D1 of its own with the
+ * service's migrations), named in USER_DATABASES. Count 1: unchanged.
+ */
+export function withUserDatabases(configText, count) {
+  if (count === 1) return configText;
+  const names = Array.from({ length: count }, (_, i) => (i === 0 ? "DB" : `DB_${i + 1}`));
+  const blocks = names
+    .slice(1)
+    .map((name, i) => `\n[[d1_databases]]\nbinding = "${name}"\ndatabase_name = "edge-token-service-bench-${i + 2}"\ndatabase_id = "00000000-0000-0000-0000-0000000000${String(i + 2).padStart(2, "0")}"\nmigrations_dir = "drizzle"\n`)
+    .join("");
+  const list = `USER_DATABASES = "${names.join(",")}"`;
+  const text = /^\s*USER_DATABASES\s*=.*$/m.test(configText)
+    ? configText.replace(/^\s*USER_DATABASES\s*=.*$/m, list)
+    : configText.replace(/^\[vars\]\s*$/m, `[vars]\n${list}`);
+  return `${text}${blocks}`;
+}
+
+/** Applies the service's migrations to each of `databases` in the local state at `persistTo`. */
+export function applyMigrations(dir, config, databases, persistTo) {
+  return Promise.all(databases.map((db) => wrangler(["d1", "migrations", "apply", db, "--local", "--persist-to", persistTo, "-c", config], { cwd: dir })));
 }
 
 /** `wrangler deploy --dry-run --outdir`: the uploaded JavaScript, raw and gzipped (level 9, what the upload limit counts). */

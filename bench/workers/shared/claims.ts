@@ -27,7 +27,7 @@ export function getKeys(env: KeyEnv) {
 export async function signAccessToken(env: KeyEnv, sub: string, sid: string): Promise<string> {
   const { privateKey, kid } = await getKeys(env);
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sid, role: "user" })
+  return new SignJWT({ client_id: "web", sid, role: "user" })
     .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid })
     .setIssuer(env.ISSUER)
     .setAudience(env.AUDIENCE)

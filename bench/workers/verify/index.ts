@@ -23,7 +23,7 @@ export default {
         typ: "at+jwt",
         issuer: env.ISSUER,
         audience: env.AUDIENCE,
-        requiredClaims: ["exp", "iat", "sub", "jti"],
+        requiredClaims: ["exp", "iat", "sub", "jti", "sid", "client_id"],
         clockTolerance: 60,
       }));
     } catch {
