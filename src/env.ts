@@ -16,6 +16,8 @@ export interface Env {
   INTROSPECTION_RATE_LIMITER?: RateLimit;
   /** Account emails sent (forgot password, resend verification, email change), per email and per network. */
   EMAIL_RATE_LIMITER?: RateLimit;
+  /** Token requests of one API key (client_credentials), per key id. */
+  API_KEY_RATE_LIMITER?: RateLimit;
   /** Cloudflare Email Service (`[[send_email]]`); absent: no account emails, the email endpoints answer 404. */
   EMAIL?: SendEmail;
   /** Secret: the operator credential of the /admin endpoints; unset, only access tokens granting the permission are accepted. */
