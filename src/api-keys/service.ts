@@ -118,6 +118,13 @@ const eventOf = (type: "api_key_created" | "api_key_revoked", owner: ApiKeyOwner
   actorId: actor.actorId ?? null,
 });
 
+/** A service account's name must follow {@link SERVICE_ACCOUNT_NAME}: 400 naming `service_account` otherwise. */
+function checkOwner(owner: ApiKeyOwner) {
+  if ("serviceAccount" in owner && !SERVICE_ACCOUNT_NAME.test(owner.serviceAccount)) {
+    throw invalidRequest("service_account", "must be 1 to 32 characters: a lower-case letter, then lower-case letters, digits, _ or -");
+  }
+}
+
 const sorted = (scopes: Iterable<string>) => [...new Set(scopes)].sort();
 
 export function createApiKeyService(deps: ApiKeyDeps) {
@@ -153,9 +160,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
      * At most {@link MAX_KEYS_PER_OWNER} usable keys per owner. The key is in the answer, and never again.
      */
     async create(owner: NewKeyOwner, request: NewKeyRequest, actor: KeyActor): Promise<CreatedApiKey> {
-      if ("serviceAccount" in owner && !SERVICE_ACCOUNT_NAME.test(owner.serviceAccount)) {
-        throw invalidRequest("service_account", "must be 1 to 32 characters: a lower-case letter, then lower-case letters, digits, _ or -");
-      }
+      checkOwner(owner);
       const name = request.name.trim();
       if (name.length === 0 || name.length > 64 || /[\u0000-\u001f\u007f]/.test(name)) throw invalidRequest("name", "must be 1 to 64 characters, without control characters");
       if ("serviceAccount" in owner && request.scopes === undefined) throw invalidRequest("scopes", "required for a service account's key");
@@ -193,17 +198,20 @@ export function createApiKeyService(deps: ApiKeyDeps) {
 
     /** The owner's keys that are not revoked (expired ones until housekeeping deletes them), newest first. */
     async list(owner: ApiKeyOwner): Promise<ApiKeyView[]> {
+      checkOwner(owner);
       return (await keys.list(owner)).map(view);
     },
 
     /** Revokes one of the owner's keys and every access token it issued; `not_found` for anybody else's. Idempotent. */
     async revoke(owner: ApiKeyOwner, id: string, actor: KeyActor): Promise<void> {
+      checkOwner(owner);
       const key = await ownedKey(owner, id);
       if (key.revokedAt === null) await revokeKeys(owner, [key.id], actor);
     },
 
     /** Revokes every key of the owner ("revoke all at once"); returns how many were revoked. */
     async revokeAll(owner: ApiKeyOwner, actor: KeyActor): Promise<number> {
+      checkOwner(owner);
       const ids = (await keys.list(owner)).map((key) => key.id);
       return (await revokeKeys(owner, ids, actor)).length;
     },
