@@ -92,15 +92,8 @@ export type ApiKeyService = ReturnType<typeof createApiKeyService>;
 /** 401 `invalid_client`, the same for an unknown id, a wrong key, and a revoked or expired one. */
 const invalidClient = () => new DomainError("invalid_client", "The API key is invalid, expired or revoked.", { challenge: 'Basic realm="token"' });
 
-const view = (key: ApiKeyRecord): ApiKeyView => ({
-  id: key.id,
-  name: key.name,
-  prefix: key.prefix,
-  scopes: key.scopes,
-  createdAt: key.createdAt,
-  lastUsedAt: key.lastUsedAt,
-  expiresAt: key.expiresAt,
-});
+/** Never the hash, nor (for lists) the owner, which the caller named. */
+const view = ({ id, name, prefix, scopes, createdAt, lastUsedAt, expiresAt }: ApiKeyRecord): ApiKeyView => ({ id, name, prefix, scopes, createdAt, lastUsedAt, expiresAt });
 
 const identityOf = (owner: NewKeyOwner): ApiKeyOwner => ("userId" in owner ? { userId: owner.userId } : { serviceAccount: owner.serviceAccount });
 
@@ -121,7 +114,7 @@ const eventOf = (type: "api_key_created" | "api_key_revoked", owner: ApiKeyOwner
 /** A service account's name must follow {@link SERVICE_ACCOUNT_NAME}: 400 naming `service_account` otherwise. */
 function checkOwner(owner: ApiKeyOwner) {
   if ("serviceAccount" in owner && !SERVICE_ACCOUNT_NAME.test(owner.serviceAccount)) {
-    throw invalidRequest("service_account", "must be 1 to 32 characters: a lower-case letter, then lower-case letters, digits, _ or -");
+    throw invalidRequest("service_account", "must match ^[a-z][a-z0-9_-]{0,31}$");
   }
 }
 
@@ -162,7 +155,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
     async create(owner: NewKeyOwner, request: NewKeyRequest, actor: KeyActor): Promise<CreatedApiKey> {
       checkOwner(owner);
       const name = request.name.trim();
-      if (name.length === 0 || name.length > 64 || /[\u0000-\u001f\u007f]/.test(name)) throw invalidRequest("name", "must be 1 to 64 characters, without control characters");
+      if (name.length === 0 || name.length > 64 || /[\u0000-\u001f\u007f]/.test(name)) throw invalidRequest("name", "must be 1 to 64 characters, no control characters");
       if ("serviceAccount" in owner && request.scopes === undefined) throw invalidRequest("scopes", "required for a service account's key");
       const allowed = grantable(owner);
       const scopes = sorted(request.scopes ?? allowed);
@@ -170,7 +163,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
       if (beyond.length > 0) throw invalidRequest("scopes", `names permissions the owner does not have: ${beyond.join(" ")}`);
       const days = request.expiresInDays;
       if (days !== undefined && !(Number.isInteger(days) && days >= 1 && days <= MAX_EXPIRES_IN_DAYS)) {
-        throw invalidRequest("expires_in_days", `must be a whole number of days from 1 to ${MAX_EXPIRES_IN_DAYS}`);
+        throw invalidRequest("expires_in_days", `must be a whole number from 1 to ${MAX_EXPIRES_IN_DAYS}`);
       }
       const identity = identityOf(owner);
       const at = now();
@@ -191,7 +184,7 @@ export function createApiKeyService(deps: ApiKeyDeps) {
       const event: SecurityEvent = { ...eventOf("api_key_created", identity, actor), detail: record.id };
       if (!(await keys.create({ key: record, maxLive: MAX_KEYS_PER_OWNER, event }))) {
         // A disabled user gets no key (its session is refused before this, unless the disable just committed).
-        throw invalidRequest("name", `the owner already has the most API keys allowed (${MAX_KEYS_PER_OWNER}); revoke one first`);
+        throw invalidRequest("name", `the owner already has the most API keys allowed (${MAX_KEYS_PER_OWNER})`);
       }
       return { ...view(record), key };
     },

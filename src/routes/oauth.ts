@@ -92,7 +92,7 @@ function clientCredentials(header: string | undefined, formId: string | undefine
   const basic = basicCredentials(header, 'Basic realm="token"');
   if (!basic) return { id: formId, secret: formSecret };
   if (formSecret !== undefined || (formId !== undefined && formId !== basic.id)) {
-    throw new DomainError("invalid_request", "Use one client authentication method: HTTP Basic or client_secret in the form, not both.");
+    throw new DomainError("invalid_request", "Use one client authentication method (HTTP Basic or the form), not both.");
   }
   return basic;
 }

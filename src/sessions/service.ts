@@ -285,7 +285,7 @@ export function createSessionService(deps: SessionDeps) {
      */
     async requireLive(claims: { sid: string; sub: string; client_id: string }): Promise<LiveSession> {
       // A key's token has no session: it may call APIs, never change the account or its keys.
-      if (isApiKeyToken(claims)) throw invalidToken("An API key's access token cannot be used here: this endpoint needs a signed-in user's session.");
+      if (isApiKeyToken(claims)) throw invalidToken("An API key's token cannot use this endpoint: it needs a user's session.");
       const family = await families.find(claims.sid);
       if (!family || family.userId !== claims.sub || !isLive(family, livenessBounds(config, now()))) {
         throw invalidToken("The session of this access token has ended.");

@@ -54,10 +54,10 @@ export class D1ApiKeyStore implements ApiKeyStore {
     const created = sql`exists (select 1 from ${apiKeys} where ${apiKeys.id} = ${key.id})`;
     const [inserted] = await guardStorage(() =>
       db.$client.batch([
-        d1Statement(db, sql`insert into ${apiKeys} (id, user_id, service_account, name, prefix, secret_hash, scopes, created_at, expires_at)
-          select ${key.id}, ${key.userId}, ${key.serviceAccount}, ${key.name}, ${key.prefix}, ${key.secretHash}, ${key.scopes.join(" ")}, ${now}, ${key.expiresAt}
-          where ${userActive}
-            and (select count(*) from ${apiKeys} where ${and(ownedBy(owner), usableKeyAt(now))}) < ${maxLive}`),
+        d1Statement(
+          db,
+          sql`insert into ${apiKeys} (id, user_id, service_account, name, prefix, secret_hash, scopes, created_at, expires_at) select ${key.id}, ${key.userId}, ${key.serviceAccount}, ${key.name}, ${key.prefix}, ${key.secretHash}, ${key.scopes.join(" ")}, ${now}, ${key.expiresAt} where ${userActive} and (select count(*) from ${apiKeys} where ${and(ownedBy(owner), usableKeyAt(now))}) < ${maxLive}`,
+        ),
         d1Statement(db, insertEventIf(event, now, created)),
       ]),
     );
@@ -104,10 +104,7 @@ export class D1ApiKeyStore implements ApiKeyStore {
     const db = this.databases.forKey(apiKeyOwnerKey(owner));
     const unrevoked = and(ownedBy(owner), inArray(apiKeys.id, [...ids]), isNull(apiKeys.revokedAt));
     // One event per key, written first while the rows still say they are unrevoked.
-    const events = sql`insert into ${authEvents} (type, user_id, session_id, ip, user_agent, detail, actor_id, created_at)
-      select ${event.type}, ${event.userId ?? null}, ${event.sessionId ?? null}, ${event.ip ?? null}, ${event.userAgent?.slice(0, 256) ?? null},
-        ${qualified(apiKeys.id)}, ${event.actorId ?? null}, ${now}
-      from ${apiKeys} where ${unrevoked}`;
+    const events = sql`insert into ${authEvents} (type, user_id, session_id, ip, user_agent, detail, actor_id, created_at) select ${event.type}, ${event.userId ?? null}, ${event.sessionId ?? null}, ${event.ip ?? null}, ${event.userAgent?.slice(0, 256) ?? null}, ${qualified(apiKeys.id)}, ${event.actorId ?? null}, ${now} from ${apiKeys} where ${unrevoked}`;
     const [, revoked] = await guardStorage(() =>
       db.$client.batch<{ id: string }>([
         d1Statement(db, events),
