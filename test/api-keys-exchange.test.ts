@@ -7,12 +7,12 @@
 import { env, exports } from "cloudflare:workers";
 import * as oauth from "oauth4webapi";
 import * as openid from "openid-client";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../examples/downstream/src/app";
 import { buildServices } from "../src/services";
 import { admin, createKey, exchange, keyRow, keyToken, updateKey, type CreatedKey } from "./api-keys";
 import { userDatabases } from "./databases";
-import { expectError, metered, wrapKv } from "./hardening";
+import { expectError, metered, wrapDatabases, wrapKv } from "./hardening";
 import { bearer, call, callWith, decodePayload, me, register, rotate } from "./helpers";
 
 const ISSUER = new URL(env.ISSUER ?? "http://localhost:8787");
@@ -184,27 +184,43 @@ describe("keys that ended, and the token's own logout", () => {
 });
 
 describe("cost and limits of an exchange", () => {
-  it("last_used_at moves at most once an hour: one D1 batch per exchange, 1 row written the first time, 0 the next", async () => {
+  it("last_used_at moves at most once an hour: one D1 read per exchange, and a 1-row write only when the value is an hour old", async () => {
     const log: D1Meta[] = [];
     const names = (env.USER_DATABASES ?? "DB").split(",");
     const meteredEnv = { ...env, ...Object.fromEntries(names.map((name, i) => [name, metered(userDatabases()[i]!, log)])) };
     const services = buildServices(meteredEnv as typeof env);
     const user = await register();
     const key = await createKey(user);
+    const tasks: Promise<void>[] = [];
+    /** rows_written of each D1 statement of one exchange, its background write included. */
     const written = async (presented: CreatedKey) => {
       log.length = 0;
-      await services.apiKeys.exchange({ clientId: presented.id, secret: presented.key }).catch(() => undefined);
+      await services.apiKeys.exchange({ clientId: presented.id, secret: presented.key }, (task) => void tasks.push(task)).catch(() => undefined);
+      await Promise.all(tasks.splice(0));
       return log.map((meta) => meta.rows_written);
     };
     expect(await written(key)).toEqual([0, 1]);
     const firstUse = (await keyRow(key.id)).last_used_at!;
     expect(firstUse).toBeGreaterThan(Date.parse(key.created_at) - 1);
-    expect(await written(key)).toEqual([0, 0]);
-    expect(await written({ ...key, key: `etsk_${"B".repeat(43)}` })).toEqual([0, 0]);
-    expect((await keyRow(key.id)).last_used_at).toBe(firstUse);
+    expect(await written(key)).toEqual([0]);
     await updateKey(key.id, "last_used_at = ?", firstUse - 3601 * 1000);
+    // An hour old, but a wrong key is refused before anything is written.
+    expect(await written({ ...key, key: `etsk_${"B".repeat(43)}` })).toEqual([0]);
+    expect((await keyRow(key.id)).last_used_at).toBe(firstUse - 3601 * 1000);
     expect(await written(key)).toEqual([0, 1]);
     expect((await keyRow(key.id)).last_used_at).toBeGreaterThanOrEqual(firstUse);
+  });
+
+  it("a D1 write failure costs the last-used time, never the exchange: 200, and one log line without the key", async () => {
+    const user = await register();
+    const key = await createKey(user);
+    const lines: string[] = [];
+    vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    const res = await exchange(key, {}, wrapDatabases("writes").bindings);
+    expect(res.status).toBe(200);
+    expect((await keyRow(key.id)).last_used_at).toBeNull();
+    expect(lines.map((line) => JSON.parse(line))).toEqual([{ level: "error", event: "api_key_last_used_failed", key_id: key.id, error: { name: "StorageUnavailableError" } }]);
+    vi.restoreAllMocks();
   });
 
   it("is rate limited per key (API_KEY_RATE_LIMITER): the fourth exchange of one key in a minute is 429, another key goes on", async () => {

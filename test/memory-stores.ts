@@ -408,15 +408,12 @@ export class MemoryApiKeyStore implements ApiKeyStore {
     return key && this.#state(key);
   }
 
-  async findForUse({ id, secretHash, now, touchIfUsedBefore }: { id: string; secretHash: string; now: number; touchIfUsedBefore: number }) {
+  async touch({ id, secretHash, now, usedBefore }: { id: string; secretHash: string; now: number; usedBefore: number }) {
     const key = this.storage.apiKeys.get(id);
-    if (!key) return undefined;
-    const state = this.#state(key);
-    if (key.secretHash === secretHash && isUsable(state, now) && (key.lastUsedAt === null || key.lastUsedAt < touchIfUsedBefore)) {
-      key.lastUsedAt = now;
-      this.storage.apiKeyWrites++;
-    }
-    return state;
+    if (!key || key.secretHash !== secretHash || !isUsable(this.#state(key), now) || (key.lastUsedAt !== null && key.lastUsedAt >= usedBefore)) return false;
+    key.lastUsedAt = now;
+    this.storage.apiKeyWrites++;
+    return true;
   }
 
   async list(owner: ApiKeyOwner) {

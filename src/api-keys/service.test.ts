@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CLIENT, unitServices } from "../../test/unit";
+import { backgroundTasks, CLIENT, unitServices } from "../../test/unit";
 import { LAST_USED_GRAIN_MS, MAX_KEYS_PER_OWNER } from "./service";
 
 const ADMIN = { ip: "192.0.2.200", userAgent: "ops-console", actorId: "admin-api-token" };
@@ -13,7 +13,15 @@ async function withUser(options: Parameters<typeof unitServices>[0] = {}) {
   const owner = { userId: user.id, roles: user.roles };
   const actor = { ...CLIENT, sessionId: session.familyId };
   const create = (request: Parameters<typeof apiKeys.create>[1] = { name: "ci" }) => apiKeys.create(owner, request, actor);
-  const exchange = (key: { id: string; key: string }, scope?: string) => apiKeys.exchange({ clientId: key.id, secret: key.key, scope });
+  /** An exchange, and the background work it started (the last-used write). */
+  const exchange = async (key: { id: string; key: string }, scope?: string) => {
+    const { background, settle } = backgroundTasks();
+    try {
+      return await apiKeys.exchange({ clientId: key.id, secret: key.key, scope }, background);
+    } finally {
+      await settle();
+    }
+  };
   return { ...unit, user, session, apiKeys, tokens, sessions, owner, actor, create, exchange };
 }
 

@@ -141,6 +141,14 @@ export function createApiKeyService(deps: ApiKeyDeps) {
     return key;
   }
 
+  /** Records a use; a failure is one log line (the exchange it belongs to has succeeded). */
+  function touch(use: Parameters<ApiKeyStore["touch"]>[0]): Promise<void> {
+    return keys.touch(use).then(
+      () => undefined,
+      (err: unknown) => console.error(JSON.stringify({ level: "error", event: "api_key_last_used_failed", key_id: use.id, error: { name: err instanceof Error ? err.name : typeof err } })),
+    );
+  }
+
   /** Revokes keys: KV first (every access token a key issued is refused), then D1 with one event each. */
   async function revokeKeys(owner: ApiKeyOwner, ids: string[], actor: KeyActor): Promise<string[]> {
     for (const id of ids) await revocation.revokeFamily(id);
@@ -212,15 +220,16 @@ export function createApiKeyService(deps: ApiKeyDeps) {
     /**
      * RFC 6749 section 4.4: the key for an access token with `sub` = its owner, `client_id` and `sid` =
      * the key id, `scope` = the key's scopes its owner still has (or the subset asked for), no roles
-     * and no refresh token. One D1 read, which also moves `last_used_at` at most once an hour.
+     * and no refresh token. One D1 read; `last_used_at` is written in the background, and only when
+     * it is more than an hour old (a busy key costs one write an hour, and a write failure no exchange).
      */
-    async exchange(request: KeyExchange): Promise<IssuedKeyToken> {
+    async exchange(request: KeyExchange, background: (task: Promise<void>) => void): Promise<IssuedKeyToken> {
       const { clientId, secret } = request;
       if (clientId === undefined || !KEY_ID.test(clientId) || secret === undefined || !API_KEY_SHAPE.test(secret)) throw invalidClient();
       if (!(await deps.limiter.allows(clientId))) throw rateLimited();
       const at = now();
       const secretHash = await hashApiKey(secret);
-      const key = await keys.findForUse({ id: clientId, secretHash, now: at, touchIfUsedBefore: at - LAST_USED_GRAIN_MS });
+      const key = await keys.find(clientId);
       if (!key || !sameHash(secretHash, key.secretHash) || !isUsable(key, at)) throw invalidClient();
       const usable = permissionsNow(key);
       let scopes = usable;
@@ -231,6 +240,8 @@ export function createApiKeyService(deps: ApiKeyDeps) {
       }
       const subject = { userId: subjectOfOwner(ownerOfKey(key)), roles: [], emailVerified: key.user?.emailVerified ?? false };
       const issued = await tokens.issue({ subject, familyId: key.id, clientId: key.id, jti: crypto.randomUUID(), issuedAt: at, scopes });
+      const usedBefore = at - LAST_USED_GRAIN_MS;
+      if (key.lastUsedAt === null || key.lastUsedAt < usedBefore) background(touch({ id: key.id, secretHash, now: at, usedBefore }));
       return { ...issued, scopes };
     },
 

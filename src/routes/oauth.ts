@@ -11,7 +11,7 @@ import type { AppEnv } from "../app-env";
 import { DomainError, rateLimited } from "../domain-errors";
 import { requireAccessToken } from "../middleware/bearer";
 import { rateLimitByNetwork } from "../middleware/rate-limit";
-import { boundedString, clientInfo, formBody } from "./context";
+import { background, boundedString, clientInfo, formBody } from "./context";
 
 const TokenRequest = z.object({
   grant_type: boundedString(1, 64),
@@ -44,7 +44,7 @@ oauthRoutes.post("/token", rateLimitByNetwork("REFRESH_RATE_LIMITER"), formBody(
   const { grant_type, refresh_token, client_id, client_secret, scope } = c.req.valid("form");
   if (grant_type === "client_credentials") {
     const { id, secret } = clientCredentials(c.req.header("Authorization"), client_id, client_secret);
-    const issued = await c.var.services.apiKeys.exchange({ clientId: id, secret, scope });
+    const issued = await c.var.services.apiKeys.exchange({ clientId: id, secret, scope }, background(c));
     // RFC 6749 section 4.4.3: no refresh token; the key is exchanged again when the token expires.
     const granted = issued.scopes.length > 0 ? { scope: issued.scopes.join(" ") } : {};
     return c.json({ access_token: issued.accessToken, token_type: "Bearer", expires_in: issued.expiresIn, ...granted });

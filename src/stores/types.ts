@@ -186,11 +186,11 @@ export interface ApiKeyStore {
   create(input: { key: ApiKeyRecord; maxLive: number; event: SecurityEvent }): Promise<boolean>;
   find(id: string): Promise<ApiKeyState | undefined>;
   /**
-   * The key, for an exchange, and in the same batch `last_used_at = now` if `secretHash` is its hash,
-   * it is usable at `now` and it was last used before `touchIfUsedBefore` (or never): at most one
-   * row written per key and period, none for a wrong secret.
+   * Sets `last_used_at = now` if `secretHash` is the key's hash, the key is usable at `now` and it
+   * was last used before `usedBefore` (or never): one conditional UPDATE, so concurrent exchanges
+   * write the row once. True when a row was written.
    */
-  findForUse(input: { id: string; secretHash: string; now: number; touchIfUsedBefore: number }): Promise<ApiKeyState | undefined>;
+  touch(input: { id: string; secretHash: string; now: number; usedBefore: number }): Promise<boolean>;
   /** The owner's keys that are not revoked (expired ones too), newest first. */
   list(owner: ApiKeyOwner): Promise<ApiKeyRecord[]>;
   /**

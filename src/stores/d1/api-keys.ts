@@ -71,18 +71,10 @@ export class D1ApiKeyStore implements ApiKeyStore {
     return row && toState(row);
   }
 
-  async findForUse({ id, secretHash, now, touchIfUsedBefore }: { id: string; secretHash: string; now: number; touchIfUsedBefore: number }) {
-    const db = this.databases.forKey(id);
-    // The hash comparison here only keeps a wrong secret from writing; the service decides, in constant time.
-    const touch = db
-      .update(apiKeys)
-      .set({ lastUsedAt: now })
-      .where(
-        and(eq(apiKeys.id, id), eq(apiKeys.secretHash, secretHash), usableKeyAt(now), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, touchIfUsedBefore))),
-      );
-    const [rows] = await guardStorage(() => db.batch([this.#findQuery(id), touch]));
-    const row = rows[0];
-    return row && toState(row);
+  async touch({ id, secretHash, now, usedBefore }: { id: string; secretHash: string; now: number; usedBefore: number }): Promise<boolean> {
+    const touched = and(eq(apiKeys.id, id), eq(apiKeys.secretHash, secretHash), usableKeyAt(now), or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, usedBefore)));
+    const { meta } = await guardStorage(() => this.databases.forKey(id).update(apiKeys).set({ lastUsedAt: now }).where(touched).run());
+    return meta.changes === 1;
   }
 
   list(owner: ApiKeyOwner): Promise<ApiKeyRecord[]> {
