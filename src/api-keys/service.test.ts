@@ -173,6 +173,23 @@ describe("revoking keys", () => {
     for (const key of keys) await expect(u.exchange(key)).rejects.toMatchObject({ code: "invalid_client" });
     expect(await u.apiKeys.list({ userId: u.user.id })).toEqual([]);
   });
+
+  it("revokeAll: a key that just expired still gets its KV entry (its last token lives on), one long expired none", async () => {
+    const u = await withUser();
+    const longExpired = await u.create({ name: "long expired", expiresInDays: 1 });
+    u.clock.advance(DAY - 60_000);
+    const justExpired = await u.create({ name: "just expired", expiresInDays: 1 });
+    u.clock.advance(DAY - 60_000);
+    const { accessToken } = await u.exchange(justExpired);
+    u.clock.advance(2 * 60_000);
+    await expect(u.exchange(justExpired)).rejects.toMatchObject({ code: "invalid_client" });
+    expect((await u.tokens.authenticate(accessToken)).sid).toBe(justExpired.id);
+    const kvWrites = u.storage.kvWrites;
+    expect(await u.apiKeys.revokeAll({ userId: u.user.id }, u.actor)).toBe(2);
+    expect(u.storage.kvWrites - kvWrites).toBe(1);
+    expect(u.storage.kvGet(`revoked-sid:${longExpired.id}`)).toBeNull();
+    await expect(u.tokens.authenticate(accessToken)).rejects.toMatchObject({ code: "invalid_token" });
+  });
 });
 
 describe("a key's token elsewhere", () => {

@@ -5,7 +5,7 @@
  * offline like any other. Only this service ever sees a key. No HTTP here: results, or DomainErrors.
  */
 import type { ClientInfo } from "../client-info";
-import type { Config } from "../config";
+import { CLOCK_TOLERANCE_SECONDS, type Config } from "../config";
 import { DomainError, invalidRequest, notFound, rateLimited } from "../domain-errors";
 import type { RevocationService } from "../revocation";
 import { permissionsOf, scopesOf } from "../roles/claims";
@@ -79,7 +79,7 @@ export interface ApiKeyDeps {
   keys: ApiKeyStore;
   tokens: Pick<TokenService, "issue">;
   revocation: Pick<RevocationService, "revokeFamily">;
-  config: Pick<Config, "rolePermissions">;
+  config: Pick<Config, "rolePermissions" | "accessTokenTtlSeconds">;
   now: () => number;
   /** A new key id that lands in the owner's database. */
   newKeyId: (owner: ApiKeyOwner) => string;
@@ -149,10 +149,16 @@ export function createApiKeyService(deps: ApiKeyDeps) {
     );
   }
 
-  /** Revokes keys: KV first (every access token a key issued is refused), then D1 with one event each. */
-  async function revokeKeys(owner: ApiKeyOwner, ids: string[], actor: KeyActor): Promise<string[]> {
-    for (const id of ids) await revocation.revokeFamily(id);
-    return keys.revoke({ owner, ids, now: now(), event: eventOf("api_key_revoked", owner, actor) });
+  /**
+   * Revokes keys: KV first (every access token a key issued is refused), then D1 with one event each.
+   * A key that expired longer ago than a token lives has no token left to refuse: no KV entry.
+   */
+  async function revokeKeys(owner: ApiKeyOwner, revoked: ApiKeyRecord[], actor: KeyActor): Promise<string[]> {
+    const at = now();
+    const tokensEndedBefore = at - (config.accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS) * 1000;
+    const mayHaveTokens = revoked.filter((key) => key.expiresAt === null || key.expiresAt > tokensEndedBefore);
+    await Promise.all(mayHaveTokens.map((key) => revocation.revokeFamily(key.id)));
+    return keys.revoke({ owner, ids: revoked.map((key) => key.id), now: at, event: eventOf("api_key_revoked", owner, actor) });
   }
 
   return {
@@ -207,14 +213,13 @@ export function createApiKeyService(deps: ApiKeyDeps) {
     async revoke(owner: ApiKeyOwner, id: string, actor: KeyActor): Promise<void> {
       checkOwner(owner);
       const key = await ownedKey(owner, id);
-      if (key.revokedAt === null) await revokeKeys(owner, [key.id], actor);
+      if (key.revokedAt === null) await revokeKeys(owner, [key], actor);
     },
 
     /** Revokes every key of the owner ("revoke all at once"); returns how many were revoked. */
     async revokeAll(owner: ApiKeyOwner, actor: KeyActor): Promise<number> {
       checkOwner(owner);
-      const ids = (await keys.list(owner)).map((key) => key.id);
-      return (await revokeKeys(owner, ids, actor)).length;
+      return (await revokeKeys(owner, await keys.list(owner), actor)).length;
     },
 
     /**

@@ -519,7 +519,7 @@ export const MUTATIONS = [
     id: "K10",
     file: "src/api-keys/service.ts",
     what: "revoking a key writes no KV entry (its access tokens stay valid)",
-    replace: [["    for (const id of ids) await revocation.revokeFamily(id);\n", ""]],
+    replace: [["    await Promise.all(mayHaveTokens.map((key) => revocation.revokeFamily(key.id)));\n", ""]],
     killers: [
       { file: "test/api-keys.test.ts", test: "DELETE /auth/api-keys/:id revokes that key at once" },
       { file: "src/api-keys/service.test.ts", test: "one KV entry for the key" },
@@ -531,8 +531,8 @@ export const MUTATIONS = [
     what: "revoking a key writes D1 before KV",
     replace: [
       [
-        "    for (const id of ids) await revocation.revokeFamily(id);\n    return keys.revoke({ owner, ids, now: now(), event: eventOf(\"api_key_revoked\", owner, actor) });",
-        "    const revoked = await keys.revoke({ owner, ids, now: now(), event: eventOf(\"api_key_revoked\", owner, actor) });\n    for (const id of ids) await revocation.revokeFamily(id);\n    return revoked;",
+        "    await Promise.all(mayHaveTokens.map((key) => revocation.revokeFamily(key.id)));\n    return keys.revoke({ owner, ids: revoked.map((key) => key.id), now: at, event: eventOf(\"api_key_revoked\", owner, actor) });",
+        "    const ids = await keys.revoke({ owner, ids: revoked.map((key) => key.id), now: at, event: eventOf(\"api_key_revoked\", owner, actor) });\n    await Promise.all(mayHaveTokens.map((key) => revocation.revokeFamily(key.id)));\n    return ids;",
       ],
     ],
     killers: [{ file: "test/api-keys-exchange.test.ts", test: "a KV failure while revoking answers 503" }],
@@ -594,5 +594,12 @@ export const MUTATIONS = [
     what: "introspection of a key's token ignores a `sub` that is not the key's owner",
     replace: [["      if (subjectOfOwner(ownerOfKey(key)) !== claims.sub || claims.roles.length > 0) return false;\n", ""]],
     killers: [{ file: "src/api-keys/service.test.ts", test: "has no session: requireLive refuses it; introspection checks the key" }],
+  },
+  {
+    id: "K19",
+    file: "src/api-keys/service.ts",
+    what: "revoking all skips the KV entry of a key that expired while its last token still lives",
+    replace: [["key.expiresAt === null || key.expiresAt > tokensEndedBefore", "key.expiresAt === null || key.expiresAt > at"]],
+    killers: [{ file: "src/api-keys/service.test.ts", test: "a key that just expired still gets its KV entry" }],
   },
 ];
