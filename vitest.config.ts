@@ -13,7 +13,7 @@ const resourceServerSecret = randomBytes(32).toString("base64url");
 // The suite sends hundreds of requests from one "IP": the real limiters get generous limits here,
 // and rate-limit tests swap in the strict TEST_STRICT_LIMITER (3 a minute) where they need one.
 const generous = { namespace_id: "9000", simple: { limit: 100_000, period: 60 } };
-const limiters = ["AUTH", "LOGIN", "LOGIN_EMAIL", "FAILED_LOGIN", "REGISTER", "REFRESH", "REFRESH_FAMILY", "EMAIL"].map((name) => `${name}_RATE_LIMITER`);
+const limiters = ["AUTH", "LOGIN", "LOGIN_EMAIL", "FAILED_LOGIN", "REGISTER", "REFRESH", "REFRESH_FAMILY", "EMAIL", "API_KEY"].map((name) => `${name}_RATE_LIMITER`);
 
 /** Tests of the repository that need Node (a tool reading files): the "node" project, never workerd. */
 const NODE_ONLY = "test/**/*.node.test.ts";

@@ -17,6 +17,7 @@ import { runTests } from "./lib/runner.mjs";
 import { startVerifiers } from "./lib/verifiers.mjs";
 import { authWorker, AUTH_PORT, AUTH_URL, DOWNSTREAM_PORT, DOWNSTREAM_URL, startDownstreamWorker } from "./lib/workers.mjs";
 import { accountEmailChecks } from "./account-emails.checks.mjs";
+import { apiKeyChecks } from "./api-keys.checks.mjs";
 import { spaLogoutChecks, spaRotationChecks } from "./spa-end.checks.mjs";
 import { spaSessionChecks } from "./spa.checks.mjs";
 import { rotationChecks, verifierChecks } from "./verifiers.checks.mjs";
@@ -84,6 +85,7 @@ try {
   verifierChecks(ctx);
   authorizationChecks(ctx);
   spaSessionChecks(ctx);
+  apiKeyChecks(ctx);
   rotationChecks(ctx);
   spaRotationChecks(ctx);
   spaLogoutChecks(ctx);

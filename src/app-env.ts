@@ -1,6 +1,7 @@
 import type { Actor } from "./client-info";
 import type { Env } from "./env";
 import type { Services } from "./services";
+import type { LiveSession } from "./sessions/service";
 import type { AccessTokenClaims } from "./tokens";
 
 /** Hono generics of the app: bindings plus what middleware puts on the context. */
@@ -11,6 +12,8 @@ export interface AppEnv {
     services: Services;
     /** Set by the Bearer middleware once the token is verified and not revoked. */
     claims: AccessTokenClaims;
+    /** Set by `requireLiveSession`: the caller's session, live in D1, with its user's roles now. */
+    session: LiveSession;
     /** Set by the /admin authorisation middleware: who makes the change. */
     actor: Actor;
   };

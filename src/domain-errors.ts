@@ -14,6 +14,8 @@ export type ErrorCode =
   | "invalid_token"
   | "insufficient_scope"
   | "invalid_client"
+  /** A token request asked for permissions its client (an API key) does not grant (RFC 6749 section 5.2). */
+  | "invalid_scope"
   | "unsupported_grant_type"
   | "email_taken"
   /** The password was right, but the service requires a verified email first (REQUIRE_VERIFIED_EMAIL). */

@@ -47,6 +47,7 @@ export const HTTP_ANSWERS: Record<ErrorCode, HttpAnswer> = {
     headers: (err) => ({ "WWW-Authenticate": `Bearer realm="auth", error="insufficient_scope"${err.detail.scope ? `, scope=${quoted(err.detail.scope)}` : ""}` }),
   },
   invalid_client: { status: 401, error: "invalid_client", headers: (err): Record<string, string> => (err.detail.challenge ? { "WWW-Authenticate": err.detail.challenge } : {}) },
+  invalid_scope: { status: 400, error: "invalid_scope" },
   unsupported_grant_type: { status: 400, error: "unsupported_grant_type" },
   invalid_origin: { status: 403, error: "invalid_origin" },
   email_taken: { status: 409, error: "email_taken" },

@@ -5,6 +5,7 @@
  * while the environment is unchanged) and handed to routes on the context.
  */
 import { createAccountService, type PasswordHasher } from "./accounts/service";
+import { createApiKeyService } from "./api-keys/service";
 import { createLoginLockout } from "./accounts/lockout";
 import { createClientRegistry } from "./clients";
 import { getConfig, type Config } from "./config";
@@ -17,6 +18,7 @@ import { isCommonPassword } from "./passwords/common";
 import { createRevocationService } from "./revocation";
 import { createRoleService } from "./roles/service";
 import { createSessionService } from "./sessions/service";
+import { apiKeyOwnerKey, D1ApiKeyStore } from "./stores/d1/api-keys";
 import { databasesOf } from "./stores/d1/databases";
 import { D1EventStore } from "./stores/d1/events";
 import { D1FamilyStore } from "./stores/d1/families";
@@ -30,6 +32,8 @@ import { KvRevocationStore } from "./stores/kv/revocations";
 import { bindingLimiter } from "./stores/limiters";
 import { analyticsTelemetry } from "./stores/telemetry";
 import type {
+  ApiKeyOwner,
+  ApiKeyStore,
   EmailSender,
   EventStore,
   FamilyStore,
@@ -60,6 +64,7 @@ export interface Stores {
   telemetry: RefreshTelemetry;
   /** Single-use email links (verification, reset, email change). */
   links: LinkTokenStore;
+  apiKeys: ApiKeyStore;
   /** Account emails; undefined without an EMAIL binding. */
   sender: EmailSender | undefined;
   limiters: {
@@ -71,9 +76,16 @@ export interface Stores {
     perResourceServer: Limiter;
     /** Account emails asked for, per address and per network. */
     emails: Limiter;
+    /** Exchanges of one API key (client_credentials), per key id. */
+    perApiKey: Limiter;
   };
   /** New ids that land in the right database (src/stores/d1/databases.ts). */
-  placement: { newUserId(normalizedEmail: string): string; newFamilyId(userId: string): string; landsBeside(key: string, anchorKey: string): boolean };
+  placement: {
+    newUserId(normalizedEmail: string): string;
+    newFamilyId(userId: string): string;
+    newApiKeyId(owner: ApiKeyOwner): string;
+    landsBeside(key: string, anchorKey: string): boolean;
+  };
 }
 
 export interface ServiceInputs {
@@ -100,6 +112,15 @@ export type Services = ReturnType<typeof assembleServices>;
 export function assembleServices({ stores, config, keys, refreshKeys, now = Date.now, passwords = passwordHasher, resourceServers }: ServiceInputs) {
   const revocation = createRevocationService({ store: stores.revocations, config, now });
   const tokens = createTokenService({ keys, config, revocation, now });
+  const apiKeys = createApiKeyService({
+    keys: stores.apiKeys,
+    tokens,
+    revocation,
+    config,
+    now,
+    newKeyId: stores.placement.newApiKeyId,
+    limiter: stores.limiters.perApiKey,
+  });
   const sessions = createSessionService({
     families: stores.families,
     tokens,
@@ -110,6 +131,7 @@ export function assembleServices({ stores, config, keys, refreshKeys, now = Date
     newFamilyId: stores.placement.newFamilyId,
     familyLimiter: stores.limiters.perFamily,
     telemetry: stores.telemetry,
+    apiKeyTokens: apiKeys,
   });
   const lockout = createLoginLockout({
     locks: stores.locks,
@@ -148,6 +170,7 @@ export function assembleServices({ stores, config, keys, refreshKeys, now = Date
     roles,
     lifecycle,
     sessions,
+    apiKeys,
     tokens,
     revocation,
     networkLimiters: stores.limiters.perNetwork,
@@ -172,6 +195,7 @@ export function bindingStores(env: Env, config: Config): Stores {
     housekeeping: new D1HousekeepingStore(databases),
     telemetry: analyticsTelemetry(env.REFRESH_TELEMETRY),
     links: new D1LinkTokenStore(databases),
+    apiKeys: new D1ApiKeyStore(databases),
     sender: bindingEmailSender(env.EMAIL, config.email.from),
     limiters: {
       perFamily: limiter("REFRESH_FAMILY_RATE_LIMITER"),
@@ -180,10 +204,12 @@ export function bindingStores(env: Env, config: Config): Stores {
       perNetwork: Object.fromEntries(NETWORK_LIMITERS.map((name) => [name, limiter(name)])) as Record<NetworkLimiterName, Limiter>,
       perResourceServer: limiter("INTROSPECTION_RATE_LIMITER"),
       emails: limiter("EMAIL_RATE_LIMITER"),
+      perApiKey: limiter("API_KEY_RATE_LIMITER"),
     },
     placement: {
       newUserId: (email) => databases.newIdBeside(email),
       newFamilyId: (userId) => databases.newIdBeside(userId),
+      newApiKeyId: (owner) => databases.newIdBeside(apiKeyOwnerKey(owner)),
       landsBeside: (key, anchorKey) => databases.indexOf(key) === databases.indexOf(anchorKey),
     },
   };

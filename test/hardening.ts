@@ -173,3 +173,24 @@ export async function storageDigest(): Promise<Record<string, number>> {
 
 /** RFC 6750 section 3 challenge of a refused access token. */
 export const INVALID_TOKEN_CHALLENGE = /^Bearer realm="auth", error="invalid_token", error_description="[^"\\]+"$/;
+
+/** A D1 binding that records each statement's `meta` (raw() is served by all(), as D1 orders columns). */
+export function metered(d1: D1Database, log: D1Meta[]): D1Database {
+  const wrap = (stmt: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(stmt, {
+      get(target, prop) {
+        if (prop === "bind") return (...args: unknown[]) => wrap(target.bind(...args));
+        if (prop === "all" || prop === "run") return async () => { const result = await target.all(); log.push(result.meta); return result; };
+        if (prop === "raw") return async () => { const result = await target.all(); log.push(result.meta); return result.results.map((row) => Object.values(row as object)); };
+        if (prop === "first") return async (column?: string) => { const result = await target.all(); log.push(result.meta); const row = result.results[0] as Record<string, unknown> | undefined; return column ? row?.[column] ?? null : row ?? null; };
+        return Reflect.get(target, prop);
+      },
+    });
+  return new Proxy(d1, {
+    get(target, prop) {
+      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
+      if (prop === "batch") return async (statements: D1PreparedStatement[]) => { const results = await target.batch(statements); log.push(...results.map((r) => r.meta)); return results; };
+      return Reflect.get(target, prop);
+    },
+  });
+}

@@ -1,13 +1,14 @@
 /**
  * The Cron Trigger's housekeeping (DESIGN.md: deletes expired and long-revoked rows), in every user
- * database: ended families a week after they ended, expired legacy tokens, events past 90 days;
- * never a live family.
+ * database: ended families and API keys a week after they ended, expired legacy tokens, events past
+ * 90 days; never a live family or a usable key.
  */
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { hashRefreshToken } from "../src/sessions/refresh-token";
+import { createKey, updateKey } from "./api-keys";
 import { databaseOf, userDatabases } from "./databases";
 import { login, refreshWithCookie, register, rotate, updateFamily, type Login } from "./helpers";
 
@@ -91,6 +92,28 @@ describe("scheduled housekeeping", () => {
       current: true,
       expired: false,
       ofEndedFamily: false,
+    });
+  });
+
+  it("deletes API keys a week after they were revoked or expired, and keeps usable and recently ended ones", async () => {
+    const [user] = await oneUserPerDatabase();
+    const keys = Object.fromEntries(
+      await Promise.all(["usable", "longRevoked", "recentlyRevoked", "longExpired", "recentlyExpired"].map(async (name) => [name, (await createKey(user!, { name })).id] as const)),
+    );
+    await updateKey(keys.longRevoked!, "revoked_at = ?", Date.now() - 8 * DAY_MS);
+    await updateKey(keys.recentlyRevoked!, "revoked_at = ?", Date.now() - DAY_MS);
+    await updateKey(keys.longExpired!, "expires_at = ?", Date.now() - 8 * DAY_MS);
+    await updateKey(keys.recentlyExpired!, "expires_at = ?", Date.now() - DAY_MS);
+
+    await runCron();
+
+    const kept = async (id: string) => (await databaseOf(id).prepare("select 1 from api_keys where id = ?").bind(id).first()) !== null;
+    expect(Object.fromEntries(await Promise.all(Object.entries(keys).map(async ([name, id]) => [name, await kept(id)])))).toEqual({
+      usable: true,
+      longRevoked: false,
+      recentlyRevoked: true,
+      longExpired: false,
+      recentlyExpired: true,
     });
   });
 });

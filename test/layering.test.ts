@@ -1,7 +1,7 @@
 /// <reference types="vite/types/importMeta.d.ts" />
 /**
  * The three layers, in one direction (DEVELOPERS.md, issue "Architecture"): HTTP (routes,
- * middleware, the app and its error table) -> services (accounts, clients, lifecycle, roles, sessions,
+ * middleware, the app and its error table) -> services (accounts, api-keys, clients, lifecycle, roles, sessions,
  * tokens, revocation, housekeeping) -> stores (D1, KV). Beside them: the composition root (src/services.ts, which wires
  * services to stores), primitives the services use (keys, passwords), and foundation modules anyone
  * may import (domain errors, config, env, client info). No import circles. Read from the sources.
@@ -13,7 +13,7 @@ type Layer = "http" | "composition" | "services" | "stores" | "primitives" | "fo
 const LAYER_OF: [RegExp, Layer][] = [
   [/^src\/(index|app|app-env|errors)\.ts$|^src\/(routes|middleware)\//, "http"],
   [/^src\/services\.ts$/, "composition"],
-  [/^src\/(accounts|clients|lifecycle|roles|sessions|tokens|revocation)\/|^src\/housekeeping\.ts$/, "services"],
+  [/^src\/(accounts|api-keys|clients|lifecycle|roles|sessions|tokens|revocation)\/|^src\/housekeeping\.ts$/, "services"],
   [/^src\/stores\//, "stores"],
   [/^src\/(keys|passwords)\//, "primitives"],
   [/^src\/(domain-errors|config|env|client-info)\.ts$/, "foundation"],

@@ -4,9 +4,14 @@
  * does in one statement or batch; the liveness rule is the services' own `isLive`, which
  * src/stores/d1/liveness.test.ts checks against the SQL. Test code only: never imported by src/.
  */
+import { isUsable } from "../src/api-keys/usable";
 import { EmailUnavailableError } from "../src/domain-errors";
 import { isLive } from "../src/sessions/liveness";
 import type {
+  ApiKeyOwner,
+  ApiKeyRecord,
+  ApiKeyState,
+  ApiKeyStore,
   EmailMessage,
   EmailSender,
   EventStore,
@@ -54,6 +59,9 @@ export class MemoryStorage {
   readonly linkTokens = new Map<string, LinkTokenRecord>();
   /** What the memory email sender accepted, in order. */
   readonly outbox: EmailMessage[] = [];
+  readonly apiKeys = new Map<string, ApiKeyRecord>();
+  /** Rows the API-key store wrote, as D1 counts `rows_written` (the last-used update included). */
+  apiKeyWrites = 0;
 
   constructor(readonly now: () => number) {}
 
@@ -287,7 +295,12 @@ export const memoryHousekeeping = (storage: MemoryStorage): HousekeepingStore =>
     storage.events.splice(0, storage.events.length, ...storage.events.filter((event) => event.at >= eventsBefore));
     let linkTokens = 0;
     for (const [hash, token] of storage.linkTokens) if (token.expiresAt < storage.now()) linkTokens += Number(storage.linkTokens.delete(hash));
-    return { families, legacyTokens: 0, events: before - storage.events.length, linkTokens };
+    let apiKeys = 0;
+    for (const [id, key] of storage.apiKeys) {
+      const ended = (key.revokedAt !== null && key.revokedAt < endedBefore) || (key.expiresAt !== null && key.expiresAt < endedBefore);
+      if (ended) apiKeys += Number(storage.apiKeys.delete(id));
+    }
+    return { families, legacyTokens: 0, events: before - storage.events.length, linkTokens, apiKeys };
   },
 });
 
@@ -360,4 +373,66 @@ export function memoryEmailSender(storage: MemoryStorage, options: { failing?: (
       storage.outbox.push(message);
     },
   };
+}
+
+const ownedBy = (owner: ApiKeyOwner) => (key: ApiKeyRecord) =>
+  "userId" in owner ? key.userId === owner.userId : key.serviceAccount === owner.serviceAccount;
+
+/** API keys: each method applies what its D1 batch does, atomically. */
+export class MemoryApiKeyStore implements ApiKeyStore {
+  constructor(private readonly storage: MemoryStorage) {}
+
+  #state(key: ApiKeyRecord): ApiKeyState {
+    const user = key.userId === null ? undefined : this.storage.userWithRoles(key.userId);
+    return {
+      ...key,
+      scopes: [...key.scopes],
+      user: user ? { disabledAt: user.disabledAt, roles: user.roles, emailVerified: user.emailVerifiedAt !== null } : null,
+    };
+  }
+
+  async create({ key, maxLive, event }: { key: ApiKeyRecord; maxLive: number; event: SecurityEvent }) {
+    const owner: ApiKeyOwner = key.userId !== null ? { userId: key.userId } : { serviceAccount: key.serviceAccount! };
+    const user = key.userId === null ? undefined : this.storage.users.get(key.userId);
+    if (key.userId !== null && (!user || user.disabledAt !== null)) return false;
+    const live = [...this.storage.apiKeys.values()].filter((k) => ownedBy(owner)(k) && isUsable(this.#state(k), key.createdAt));
+    if (live.length >= maxLive) return false;
+    this.storage.apiKeys.set(key.id, { ...key, scopes: [...key.scopes] });
+    this.storage.apiKeyWrites++;
+    this.storage.events.push({ ...event, at: key.createdAt });
+    return true;
+  }
+
+  async find(id: string) {
+    const key = this.storage.apiKeys.get(id);
+    return key && this.#state(key);
+  }
+
+  async touch({ id, secretHash, now, usedBefore }: { id: string; secretHash: string; now: number; usedBefore: number }) {
+    const key = this.storage.apiKeys.get(id);
+    if (!key || key.secretHash !== secretHash || !isUsable(this.#state(key), now) || (key.lastUsedAt !== null && key.lastUsedAt >= usedBefore)) return false;
+    key.lastUsedAt = now;
+    this.storage.apiKeyWrites++;
+    return true;
+  }
+
+  async list(owner: ApiKeyOwner) {
+    return [...this.storage.apiKeys.values()]
+      .filter((key) => ownedBy(owner)(key) && key.revokedAt === null)
+      .sort((a, b) => b.createdAt - a.createdAt)
+      .map((key) => ({ ...key, scopes: [...key.scopes] }));
+  }
+
+  async revoke({ owner, ids, now, event }: { owner: ApiKeyOwner; ids: readonly string[]; now: number; event: Omit<SecurityEvent, "detail"> }) {
+    const revoked: string[] = [];
+    for (const id of ids) {
+      const key = this.storage.apiKeys.get(id);
+      if (!key || !ownedBy(owner)(key) || key.revokedAt !== null) continue;
+      key.revokedAt = now;
+      this.storage.apiKeyWrites++;
+      this.storage.events.push({ ...event, detail: id, at: now });
+      revoked.push(id);
+    }
+    return revoked;
+  }
 }

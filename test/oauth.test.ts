@@ -32,8 +32,8 @@ describe("discovery", () => {
         introspection_endpoint: `${ISSUER.origin}/oauth/introspect`,
         userinfo_endpoint: `${ISSUER.origin}/oauth/userinfo`,
         jwks_uri: `${ISSUER.origin}/.well-known/jwks.json`,
-        grant_types_supported: ["refresh_token"],
-        token_endpoint_auth_methods_supported: ["none"],
+        grant_types_supported: ["refresh_token", "client_credentials"],
+        token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
         introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
       });
       expect(metadata.authorization_endpoint).toBeUndefined();

@@ -8,6 +8,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { buildServices } from "../src/services";
 import { databaseOf, userDatabases } from "./databases";
+import { metered } from "./hardening";
 
 const CLIENT = { ip: "198.51.100.7", userAgent: "storage-growth-test/1.0" };
 
@@ -23,27 +24,6 @@ async function footprint(db: D1Database) {
   const rows = Object.fromEntries(await Promise.all(TABLES.map(async (table) => [table, await db.prepare(`select count(*) as n from ${table}`).first<number>("n")])));
   const { meta } = await db.prepare("select 1").run();
   return { rows, bytes: meta.size_after };
-}
-
-/** A D1 binding that records each statement's `meta` (raw() is served by all(), as D1 orders columns). */
-function metered(d1: D1Database, log: D1Meta[]): D1Database {
-  const wrap = (stmt: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(stmt, {
-      get(target, prop) {
-        if (prop === "bind") return (...args: unknown[]) => wrap(target.bind(...args));
-        if (prop === "all" || prop === "run") return async () => { const result = await target.all(); log.push(result.meta); return result; };
-        if (prop === "raw") return async () => { const result = await target.all(); log.push(result.meta); return result.results.map((row) => Object.values(row as object)); };
-        if (prop === "first") return async (column?: string) => { const result = await target.all(); log.push(result.meta); const row = result.results[0] as Record<string, unknown> | undefined; return column ? row?.[column] ?? null : row ?? null; };
-        return Reflect.get(target, prop);
-      },
-    });
-  return new Proxy(d1, {
-    get(target, prop) {
-      if (prop === "prepare") return (query: string) => wrap(target.prepare(query));
-      if (prop === "batch") return async (statements: D1PreparedStatement[]) => { const results = await target.batch(statements); log.push(...results.map((r) => r.meta)); return results; };
-      return Reflect.get(target, prop);
-    },
-  });
 }
 
 describe("storage per session", () => {

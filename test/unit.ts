@@ -11,6 +11,7 @@ import { hashPassword, verifyPassword, type PasswordParams } from "../src/passwo
 import { isCommonPassword } from "../src/passwords/common";
 import { assembleServices, type Stores } from "../src/services";
 import {
+  MemoryApiKeyStore,
   MemoryFamilyStore,
   memoryEmailSender,
   memoryEventStore,
@@ -41,7 +42,7 @@ export const PASSWORD = "correct horse battery staple";
 export interface UnitOptions {
   config?: Partial<Config>;
   /** Limits of the per-family, per-email and per-email+network limiters (default: none). */
-  limits?: { perFamily?: number; attemptsPerEmail?: number; failuresPerEmailAndNetwork?: number; emails?: number };
+  limits?: { perFamily?: number; attemptsPerEmail?: number; failuresPerEmailAndNetwork?: number; emails?: number; perApiKey?: number };
   passwords?: PasswordHasher;
   /** Replaces stores, e.g. with a failing one. */
   stores?: (stores: Stores) => Partial<Stores>;
@@ -69,6 +70,7 @@ export function unitServices(options: UnitOptions = {}) {
     housekeeping: memoryHousekeeping(storage),
     telemetry: memoryTelemetry(storage),
     links: new MemoryLinkTokenStore(storage),
+    apiKeys: new MemoryApiKeyStore(storage),
     sender: memoryEmailSender(storage, { failing: () => emailFails.now }),
     limiters: {
       perFamily: memoryLimiter(storage, options.limits?.perFamily),
@@ -77,8 +79,9 @@ export function unitServices(options: UnitOptions = {}) {
       perNetwork: { AUTH_RATE_LIMITER: unlimited, LOGIN_RATE_LIMITER: unlimited, REGISTER_RATE_LIMITER: unlimited, REFRESH_RATE_LIMITER: unlimited },
       perResourceServer: unlimited,
       emails: memoryLimiter(storage, options.limits?.emails),
+      perApiKey: memoryLimiter(storage, options.limits?.perApiKey),
     },
-    placement: { newUserId: () => crypto.randomUUID(), newFamilyId: () => crypto.randomUUID(), landsBeside: () => true },
+    placement: { newUserId: () => crypto.randomUUID(), newFamilyId: () => crypto.randomUUID(), newApiKeyId: () => crypto.randomUUID(), landsBeside: () => true },
   };
   const stores = { ...base, ...options.stores?.(base) };
   const baseConfig = getConfig(env);

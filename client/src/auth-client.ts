@@ -7,12 +7,15 @@ import { decodeClaims } from "./jwt.js";
 import { OriginPolicy } from "./origins.js";
 import { browserTabs, type TabCoordinator, type TabMessage } from "./tabs.js";
 import type {
+  ApiKey,
   AuthChangeListener,
   AuthClientOptions,
   AuthEvent,
+  CreatedApiKey,
   Credentials,
   EmailChange,
   LinkToken,
+  NewApiKey,
   PasswordChange,
   PasswordReset,
   Session,
@@ -204,6 +207,33 @@ export class AuthClient {
   async confirmEmailChange(link: LinkToken): Promise<void> {
     await this.#post("/auth/email/change/confirm", { token: link.token });
     if (this.#session) await this.refresh().catch(() => null);
+  }
+
+  /**
+   * Creates an API key for scripts and CI (POST /auth/api-keys). The result holds the key itself,
+   * which the service never shows again: display it once and keep no copy. Fails with
+   * `invalid_request` (a scope the user lacks, too many keys).
+   */
+  async createApiKey(request: NewApiKey): Promise<CreatedApiKey> {
+    const body = JSON.stringify({ name: request.name, scopes: request.scopes, expires_in_days: request.expiresInDays });
+    const res = await this.#api("/auth/api-keys", { method: "POST", headers: JSON_HEADERS, body });
+    return (await res.json()) as CreatedApiKey;
+  }
+
+  /** The user's API keys, newest first (GET /auth/api-keys); never the keys themselves. */
+  async listApiKeys(): Promise<ApiKey[]> {
+    const res = await this.#api("/auth/api-keys");
+    return ((await res.json()) as { api_keys: ApiKey[] }).api_keys;
+  }
+
+  /** Revokes one API key (DELETE /auth/api-keys/:id): its exchanges and its access tokens are refused at once. */
+  async revokeApiKey(id: string): Promise<void> {
+    await this.#api(`/auth/api-keys/${encodeURIComponent(id)}`, { method: "DELETE" });
+  }
+
+  /** Revokes every API key of the user at once (DELETE /auth/api-keys). */
+  async revokeAllApiKeys(): Promise<void> {
+    await this.#api("/auth/api-keys", { method: "DELETE" });
   }
 
   /**

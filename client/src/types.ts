@@ -99,3 +99,34 @@ export interface EmailChange {
 export interface LinkToken {
   token: string;
 }
+
+/** What `createApiKey` takes. */
+export interface NewApiKey {
+  /** Shown in lists, 1 to 64 characters ("deploy from CI"). */
+  name: string;
+  /** Permissions the key may use: a subset of the user's own. Default: all of them. */
+  scopes?: string[];
+  /** Whole days until the key stops working (1 to 3650). Default: it does not expire. */
+  expiresInDays?: number;
+}
+
+/** One API key of GET /auth/api-keys. Times are ISO 8601. Never the key itself. */
+export interface ApiKey {
+  /** The key's id: its `client_id` at the token endpoint, and what `revokeApiKey()` takes. */
+  id: string;
+  name: string;
+  /** The key's first characters (`etsk_` and 6 more), to recognise it. */
+  prefix: string;
+  scopes: string[];
+  created_at: string;
+  /** The last exchange, at a one-hour grain; null if never used. */
+  last_used_at: string | null;
+  /** Null: it does not expire. */
+  expires_at: string | null;
+}
+
+/** What `createApiKey` returns: the one and only time `key` is shown. */
+export interface CreatedApiKey extends Omit<ApiKey, "last_used_at"> {
+  /** The secret (`etsk_...`): show it once, let the user copy it, then drop it. */
+  key: string;
+}

@@ -1,5 +1,6 @@
 /** The example SPA: every call to the service goes through the client package. */
 import { AuthClient, AuthClientError, readLinkToken, type AuthEvent, type LinkPage, type Session, type SessionInfo } from "@edge-token-service/client";
+import { setUpApiKeys } from "./api-keys.js";
 
 // Substituted by esbuild at bundle time (serve.mjs).
 declare const AUTH_URL: string;
@@ -32,7 +33,10 @@ function render(session: Session | null) {
   $("status").textContent = session ? `signed in (user ${session.claims.sub}, session ${session.claims.sid})` : "signed out";
   $("claims").textContent = session ? JSON.stringify(session.claims, null, 2) : "";
   $("email-status").textContent = session ? (session.claims.email_verified ? "verified" : "not verified") : "?";
-  if (!session) $("sessions").replaceChildren();
+  if (!session) {
+    $("sessions").replaceChildren();
+    apiKeys.clear();
+  }
   renderExpiry();
 }
 
@@ -195,6 +199,8 @@ function sessionRow(s: SessionInfo): HTMLTableRowElement {
   row.append(cell);
   return row;
 }
+
+const apiKeys = setUpApiKeys(client, { $, action, showValue });
 
 client.onChange((event: AuthEvent, session) => {
   log(session ? `${event}: access token ${session.claims.jti} (expires in ${Math.round((session.expiresAt - Date.now()) / 1000)} s)` : event);

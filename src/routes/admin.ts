@@ -1,7 +1,10 @@
 /**
  * Operator endpoints:
  * - POST /admin/users/:id/disable and POST /admin/users/:id/enable (permission `users:manage`);
- * - GET /admin/users/:id/roles, PUT and DELETE /admin/users/:id/roles/:role (permission `roles:manage`).
+ * - GET /admin/users/:id/roles, PUT and DELETE /admin/users/:id/roles/:role (permission `roles:manage`);
+ * - DELETE /admin/users/:id/api-keys: revoke every API key of a user (permission `users:manage`);
+ * - service accounts' API keys (keys that belong to no person; permission `users:manage`):
+ *   POST, GET and DELETE /admin/service-accounts/:name/api-keys, DELETE .../api-keys/:id.
  * Authorised by `Authorization: Bearer <ADMIN_API_TOKEN>` (when that secret is set), or by an access
  * token whose `scope` grants the permission, whose session is live in D1 and whose user's roles
  * still grant it (src/roles/service.ts). A valid access token without it: 403 `insufficient_scope`.
@@ -10,11 +13,12 @@ import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
 import * as z from "zod/mini";
 import type { AppEnv } from "../app-env";
-import { ADMIN_API_TOKEN_ACTOR } from "../client-info";
+import { ADMIN_API_TOKEN_ACTOR, type Actor } from "../client-info";
 import { DomainError } from "../domain-errors";
 import { bearerToken } from "../middleware/bearer";
 import type { RoleGrant } from "../roles/service";
-import { clientInfo, pathParams } from "./context";
+import { createdView, keyView, NewKeyBody } from "./api-keys";
+import { clientInfo, jsonBody, pathParams } from "./context";
 
 const digest = async (text: string) => crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
 
@@ -45,6 +49,14 @@ export const UserIdParams = z.object({ id: z.uuid() });
 export const UserRoleParams = z.object({ id: z.uuid(), role: z.string() });
 const UserId = pathParams(UserIdParams);
 const UserRole = pathParams(UserRoleParams);
+
+// The name's grammar is the API-key service's rule (400 naming "service_account").
+export const ServiceAccountParams = z.object({ name: z.string() });
+export const ServiceAccountKeyParams = z.object({ name: z.string(), id: z.uuid() });
+const ServiceAccount = pathParams(ServiceAccountParams);
+const ServiceAccountKey = pathParams(ServiceAccountKeyParams);
+/** Who changes API keys through this API: an admin (the event's actor), never the keys' owner. */
+const keyActor = ({ id, ip, userAgent }: Actor) => ({ ip, userAgent, actorId: id });
 
 const grantView = ({ role, grantedAt, grantedBy }: RoleGrant) => ({ role, granted_at: new Date(grantedAt).toISOString(), granted_by: grantedBy });
 
@@ -77,5 +89,34 @@ adminRoutes.put("/users/:id/roles/:role", manageRoles, UserRole, async (c) => {
 adminRoutes.delete("/users/:id/roles/:role", manageRoles, UserRole, async (c) => {
   const { id, role } = c.req.valid("param");
   await c.var.services.roles.revoke(id, role, c.var.actor);
+  return c.body(null, 204);
+});
+
+// Every key of a user at once (a compromised account); a disable alone only suspends them.
+adminRoutes.delete("/users/:id/api-keys", manageUsers, UserId, async (c) => {
+  await c.var.services.apiKeys.revokeAll({ userId: c.req.valid("param").id }, keyActor(c.var.actor));
+  return c.body(null, 204);
+});
+
+adminRoutes.post("/service-accounts/:name/api-keys", manageUsers, ServiceAccount, jsonBody(NewKeyBody), async (c) => {
+  const { name: serviceAccount } = c.req.valid("param");
+  const { name, scopes, expires_in_days } = c.req.valid("json");
+  const created = await c.var.services.apiKeys.create({ serviceAccount }, { name, scopes, expiresInDays: expires_in_days }, keyActor(c.var.actor));
+  return c.json({ ...createdView(created), service_account: serviceAccount }, 201);
+});
+
+adminRoutes.get("/service-accounts/:name/api-keys", manageUsers, ServiceAccount, async (c) => {
+  const { name } = c.req.valid("param");
+  return c.json({ service_account: name, api_keys: (await c.var.services.apiKeys.list({ serviceAccount: name })).map(keyView) });
+});
+
+adminRoutes.delete("/service-accounts/:name/api-keys/:id", manageUsers, ServiceAccountKey, async (c) => {
+  const { name, id } = c.req.valid("param");
+  await c.var.services.apiKeys.revoke({ serviceAccount: name }, id, keyActor(c.var.actor));
+  return c.body(null, 204);
+});
+
+adminRoutes.delete("/service-accounts/:name/api-keys", manageUsers, ServiceAccount, async (c) => {
+  await c.var.services.apiKeys.revokeAll({ serviceAccount: c.req.valid("param").name }, keyActor(c.var.actor));
   return c.body(null, 204);
 });

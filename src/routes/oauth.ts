@@ -1,6 +1,7 @@
 /**
  * The standard OAuth 2.0 / OIDC endpoints, for the client libraries downstream teams already use:
- * POST /oauth/token (RFC 6749 section 6, refresh grant), POST /oauth/revoke (RFC 7009),
+ * POST /oauth/token (RFC 6749 section 6, refresh grant; section 4.4, client_credentials with an API
+ * key as the client secret), POST /oauth/revoke (RFC 7009),
  * POST /oauth/introspect (RFC 7662, for resource servers), GET|POST /oauth/userinfo (OIDC Core 5.3).
  * Form bodies, RFC 6749 section 5.2 errors (invalid_grant is 400 here, see src/errors.ts).
  */
@@ -10,12 +11,14 @@ import type { AppEnv } from "../app-env";
 import { DomainError, rateLimited } from "../domain-errors";
 import { requireAccessToken } from "../middleware/bearer";
 import { rateLimitByNetwork } from "../middleware/rate-limit";
-import { boundedString, clientInfo, formBody } from "./context";
+import { background, boundedString, clientInfo, formBody } from "./context";
 
 export const TokenRequest = z.object({
   grant_type: boundedString(1, 64),
   refresh_token: z.optional(boundedString(1, 4096)),
   client_id: z.optional(boundedString(1, 64)),
+  client_secret: z.optional(boundedString(1, 256)),
+  scope: z.optional(boundedString(0, 1024)),
 });
 export const RevocationRequest = z.object({
   token: boundedString(1, 4096),
@@ -38,8 +41,17 @@ function requireClient(c: Context<AppEnv>, clientId: string | undefined) {
 }
 
 oauthRoutes.post("/token", rateLimitByNetwork("REFRESH_RATE_LIMITER"), formBody(TokenRequest), async (c) => {
-  const { grant_type, refresh_token, client_id } = c.req.valid("form");
-  if (grant_type !== "refresh_token") throw new DomainError("unsupported_grant_type", `grant_type ${grant_type} is not supported; this server issues refresh_token grants only.`);
+  const { grant_type, refresh_token, client_id, client_secret, scope } = c.req.valid("form");
+  if (grant_type === "client_credentials") {
+    const { id, secret } = clientCredentials(c.req.header("Authorization"), client_id, client_secret);
+    const issued = await c.var.services.apiKeys.exchange({ clientId: id, secret, scope }, background(c));
+    // RFC 6749 section 4.4.3: no refresh token; the key is exchanged again when the token expires.
+    const granted = issued.scopes.length > 0 ? { scope: issued.scopes.join(" ") } : {};
+    return c.json({ access_token: issued.accessToken, token_type: "Bearer", expires_in: issued.expiresIn, ...granted });
+  }
+  if (grant_type !== "refresh_token") {
+    throw new DomainError("unsupported_grant_type", `grant_type ${grant_type} is not supported; this server issues refresh_token and client_credentials grants.`);
+  }
   const client = requireClient(c, client_id);
   if (refresh_token === undefined) throw new DomainError("invalid_request", "refresh_token: required", { field: "refresh_token" });
   const session = await c.var.services.sessions.refresh(refresh_token, clientInfo(c), client.id);
@@ -57,7 +69,7 @@ oauthRoutes.post("/revoke", formBody(RevocationRequest), async (c) => {
 oauthRoutes.post("/introspect", formBody(IntrospectionRequest), async (c) => {
   const { token, client_id, client_secret } = c.req.valid("form");
   const { services } = c.var;
-  const basic = basicCredentials(c.req.header("Authorization"));
+  const basic = basicCredentials(c.req.header("Authorization"), 'Basic realm="introspection"');
   const resourceServer = await services.clients.authenticateResourceServer(basic?.id ?? client_id, basic?.secret ?? client_secret);
   if (!(await services.introspectionLimiter.allows(resourceServer))) throw rateLimited();
   const claims = await services.sessions.introspect(token);
@@ -73,10 +85,23 @@ oauthRoutes.get("/userinfo", requireAccessToken, userinfo);
 oauthRoutes.post("/userinfo", requireAccessToken, userinfo);
 
 /**
- * `Authorization: Basic` with the id and secret form-urlencoded first (RFC 6749 section 2.3.1);
- * undefined without one, `invalid_client` when it is malformed.
+ * The client credentials of a client_credentials request: HTTP Basic (client_secret_basic) or the
+ * form's client_id and client_secret (client_secret_post), never both (RFC 6749 section 2.3).
  */
-function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+function clientCredentials(header: string | undefined, formId: string | undefined, formSecret: string | undefined) {
+  const basic = basicCredentials(header, 'Basic realm="token"');
+  if (!basic) return { id: formId, secret: formSecret };
+  if (formSecret !== undefined || (formId !== undefined && formId !== basic.id)) {
+    throw new DomainError("invalid_request", "Use one client authentication method (HTTP Basic or the form), not both.");
+  }
+  return basic;
+}
+
+/**
+ * `Authorization: Basic` with the id and secret form-urlencoded first (RFC 6749 section 2.3.1);
+ * undefined without one, `invalid_client` (with `challenge`) when it is malformed.
+ */
+function basicCredentials(header: string | undefined, challenge: string): { id: string; secret: string } | undefined {
   const encoded = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header ?? "")?.[1];
   if (!header) return undefined;
   try {
@@ -86,6 +111,6 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
     const form = (text: string) => decodeURIComponent(text.replace(/\+/g, " "));
     return { id: form(decoded.slice(0, colon)), secret: form(decoded.slice(colon + 1)) };
   } catch {
-    throw new DomainError("invalid_client", "The Authorization header is not valid Basic credentials.", { challenge: 'Basic realm="introspection"' });
+    throw new DomainError("invalid_client", "The Authorization header is not valid Basic credentials.", { challenge });
   }
 }

@@ -22,7 +22,8 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   token_required: "no access token was sent",
   insufficient_scope: "the access token does not grant the permission",
   invalid_client: "unknown client_id, or bad resource-server credentials",
-  unsupported_grant_type: "a grant other than refresh_token",
+  unsupported_grant_type: "a grant other than refresh_token and client_credentials",
+  invalid_scope: "a scope the API key does not hold",
   email_taken: "an account has this email",
   email_not_verified: "the email must be verified first (REQUIRE_VERIFIED_EMAIL)",
   not_found: "no such user or session, or the service sends no emails",
@@ -50,12 +51,14 @@ const SECURITY_SCHEMES: Record<SecurityScheme, Json> = {
   refreshCookie: { type: "apiKey", in: "cookie", name: REFRESH_COOKIE_FULL_NAME, description: "The refresh token the service set as an HttpOnly cookie. Unsafe requests carrying it must come from an allowed Origin." },
   adminToken: { type: "http", scheme: "bearer", description: "The ADMIN_API_TOKEN secret (the operator credential), when it is set." },
   resourceServerBasic: { type: "http", scheme: "basic", description: "A resource server's id and secret from RESOURCE_SERVERS." },
+  apiKeyBasic: { type: "http", scheme: "basic", description: "An API key: its id as the user name, the key (etsk_...) as the password." },
 };
 
 const TAGS = [
   { name: "auth", description: "Sessions for the service's own clients: the refresh token in an HttpOnly cookie (browsers) or the body." },
   { name: "account", description: "The signed-in user, password and email flows." },
   { name: "sessions", description: "The user's sessions (devices)." },
+  { name: "api-keys", description: "The user's API keys, exchanged at /oauth/token (client_credentials) for short-lived access tokens." },
   { name: "oauth", description: "Standard OAuth 2.0 and OIDC endpoints, for client libraries and resource servers." },
   { name: "admin", description: "Operator endpoints: the ADMIN_API_TOKEN, or an access token granting the permission." },
   { name: "discovery", description: "Public documents, readable cross-origin." },

@@ -10,60 +10,16 @@
  * payload_too_large (bodies), token_required/invalid_token (Bearer), invalid_origin (unsafe
  * methods under /auth and /oauth), rate_limited and storage_unavailable (/auth, /oauth, /admin).
  */
-import type { ZodMiniObject, ZodMiniType } from "zod/mini";
-import type { ErrorCode } from "../domain-errors";
 import { ChangePasswordBody } from "./account";
-import { UserIdParams, UserRoleParams } from "./admin";
+import { API_KEY_OPERATIONS, ADMIN_OPERATIONS } from "./openapi-admin-operations";
 import { LoginBody, RefreshBody, RegisterBody } from "./auth";
 import { ChangeEmailBody, ForgotPasswordBody, ResendBody, ResetPasswordBody, TokenBody } from "./lifecycle";
 import { IntrospectionRequest, RevocationRequest, TokenRequest } from "./oauth";
 import * as answers from "./openapi-responses";
 import { SessionIdParams } from "./sessions";
+import { bearer, json, noContent, publicDocument, setsCookie, type Operation } from "./openapi-table";
 
-/** The security schemes of `components.securitySchemes`. */
-export type SecurityScheme = "bearerAuth" | "refreshCookie" | "adminToken" | "resourceServerBasic";
-
-/** A header an answer may carry; each is described once in src/routes/openapi-document.ts. */
-export type HeaderName = "Set-Cookie" | "Cache-Control" | "ETag";
-
-export interface Answer {
-  status: number;
-  description: string;
-  /** The JSON body, one of src/routes/openapi-responses.ts; none for an empty answer. */
-  body?: ZodMiniType;
-  headers?: HeaderName[];
-}
-
-export interface Operation {
-  method: "get" | "post" | "put" | "delete";
-  /** The OpenAPI path: `{id}` where the Hono route has `:id`. */
-  path: string;
-  operationId: string;
-  tag: "auth" | "account" | "sessions" | "oauth" | "admin" | "discovery";
-  summary: string;
-  description?: string;
-  /** Alternatives, any one of which is enough; `[]` in the list means "or none". */
-  security?: SecurityScheme[][];
-  params?: ZodMiniObject;
-  body?: {
-    /** The name under `components.schemas`. */
-    name: string;
-    schema: ZodMiniType;
-    /** `json` (default) or `form` (application/x-www-form-urlencoded, the OAuth endpoints). */
-    type?: "json" | "form";
-    /** Read by the handler itself rather than a validator middleware, and optional. */
-    readByHandler?: true;
-  };
-  answers: Answer[];
-  errors?: ErrorCode[];
-}
-
-const bearer: SecurityScheme[][] = [["bearerAuth"]];
-const admin: SecurityScheme[][] = [["adminToken"], ["bearerAuth"]];
-const setsCookie: HeaderName[] = ["Set-Cookie"];
-const noContent = (description: string): Answer => ({ status: 204, description });
-const json = (body: ZodMiniType, description = "OK", status = 200, headers?: HeaderName[]): Answer => ({ status, description, body, ...(headers ? { headers } : {}) });
-const publicDocument = (body: ZodMiniType, description: string): Answer => ({ status: 200, description, body, headers: ["Cache-Control"] });
+export type { Answer, HeaderName, Operation, SecurityScheme } from "./openapi-table";
 
 /** Every public endpoint, in the order of the document. */
 export const OPERATIONS: Operation[] = [
@@ -186,13 +142,17 @@ export const OPERATIONS: Operation[] = [
     answers: [noContent("Revoked")],
     errors: ["not_found"],
   },
+  ...API_KEY_OPERATIONS,
   {
     method: "post", path: "/oauth/token", operationId: "token", tag: "oauth",
-    summary: "Token endpoint: the refresh_token grant (RFC 6749 section 6)",
-    description: "For public clients: `client_id` is required, no client authentication. invalid_grant is 400 here.",
+    summary: "Token endpoint: the refresh_token grant (RFC 6749 section 6) and client_credentials with an API key (section 4.4)",
+    description:
+      "refresh_token: for public clients, `client_id` is required, no client authentication; invalid_grant is 400 here. " +
+      "client_credentials: the API key's id and secret with HTTP Basic or in the form (`client_id`, `client_secret`); an optional `scope` narrows the key's scopes; no refresh token.",
+    security: [["apiKeyBasic"], []],
     body: { name: "TokenRequest", schema: TokenRequest, type: "form" },
     answers: [json(answers.TokenAnswer)],
-    errors: ["invalid_grant", "invalid_client", "unsupported_grant_type"],
+    errors: ["invalid_grant", "invalid_client", "invalid_scope", "unsupported_grant_type"],
   },
   {
     method: "post", path: "/oauth/revoke", operationId: "revoke", tag: "oauth",
@@ -223,51 +183,7 @@ export const OPERATIONS: Operation[] = [
     security: bearer,
     answers: [json(answers.UserInfo)],
   },
-  {
-    method: "post", path: "/admin/users/{id}/disable", operationId: "disableUser", tag: "admin",
-    summary: "Disable a user and revoke their sessions",
-    description: "Needs the permission `users:manage`.",
-    security: admin,
-    params: UserIdParams,
-    answers: [noContent("Disabled")],
-    errors: ["insufficient_scope", "not_found"],
-  },
-  {
-    method: "post", path: "/admin/users/{id}/enable", operationId: "enableUser", tag: "admin",
-    summary: "Enable a disabled user",
-    description: "Needs the permission `users:manage`.",
-    security: admin,
-    params: UserIdParams,
-    answers: [noContent("Enabled")],
-    errors: ["insufficient_scope", "not_found"],
-  },
-  {
-    method: "get", path: "/admin/users/{id}/roles", operationId: "listUserRoles", tag: "admin",
-    summary: "A user's roles",
-    description: "Needs the permission `roles:manage`.",
-    security: admin,
-    params: UserIdParams,
-    answers: [json(answers.UserRoles)],
-    errors: ["insufficient_scope", "not_found"],
-  },
-  {
-    method: "put", path: "/admin/users/{id}/roles/{role}", operationId: "grantUserRole", tag: "admin",
-    summary: "Grant a role",
-    description: "Needs the permission `roles:manage`. Role names: `^[a-z][a-z0-9_:-]{0,31}$`, at most 16 per user.",
-    security: admin,
-    params: UserRoleParams,
-    answers: [json(answers.RoleGrant, "Already granted"), json(answers.RoleGrant, "Granted", 201)],
-    errors: ["insufficient_scope", "not_found"],
-  },
-  {
-    method: "delete", path: "/admin/users/{id}/roles/{role}", operationId: "revokeUserRole", tag: "admin",
-    summary: "Revoke a role",
-    description: "Needs the permission `roles:manage`. Cuts off the user's access tokens; sessions go on.",
-    security: admin,
-    params: UserRoleParams,
-    answers: [noContent("Revoked")],
-    errors: ["insufficient_scope", "not_found"],
-  },
+  ...ADMIN_OPERATIONS,
   {
     method: "get", path: "/.well-known/jwks.json", operationId: "jwks", tag: "discovery",
     summary: "The public signing keys (JWKS)",

@@ -48,6 +48,30 @@ export const TokenAnswer = z.object({
   refresh_token: z.optional(text("The next refresh token: at /oauth/token always, at /auth/refresh when the old one came in the body.")),
 });
 
+export const ApiKey = z.object({
+  id: z.uuid().check(z.describe("The key's id: its client_id at the token endpoint.")),
+  name: z.string(),
+  prefix: z.string().check(z.describe("The key's first characters, to recognise it.")),
+  scopes: z.array(z.string()),
+  created_at: z.iso.datetime(),
+  last_used_at: z.nullable(z.iso.datetime().check(z.describe("Updated at most once an hour."))),
+  expires_at: z.nullable(z.iso.datetime()),
+});
+export const ApiKeyList = z.object({ api_keys: z.array(ApiKey) });
+
+const createdKey = {
+  id: ApiKey.shape.id,
+  key: z.string().check(z.regex(/^etsk_[A-Za-z0-9_-]{43}$/), z.describe("The secret: shown in this answer only, never again.")),
+  name: ApiKey.shape.name,
+  prefix: ApiKey.shape.prefix,
+  scopes: ApiKey.shape.scopes,
+  created_at: ApiKey.shape.created_at,
+  expires_at: ApiKey.shape.expires_at,
+};
+export const CreatedApiKey = z.object(createdKey);
+export const CreatedServiceAccountKey = z.object({ ...createdKey, service_account: z.string() });
+export const ServiceAccountKeyList = z.object({ service_account: z.string(), api_keys: z.array(ApiKey) });
+
 export const Session = z.object({
   id: z.uuid(),
   client_id: z.string(),

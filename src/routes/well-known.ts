@@ -31,8 +31,9 @@ function metadata(issuer: string) {
     issuer,
     jwks_uri: `${issuer}/.well-known/jwks.json`,
     token_endpoint: `${issuer}/oauth/token`,
-    token_endpoint_auth_methods_supported: ["none"],
-    grant_types_supported: ["refresh_token"],
+    // "none" for the refresh grant of public clients; Basic or form for an API key (client_credentials).
+    token_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
+    grant_types_supported: ["refresh_token", "client_credentials"],
     response_types_supported: [],
     revocation_endpoint: `${issuer}/oauth/revoke`,
     revocation_endpoint_auth_methods_supported: ["none"],

@@ -8,7 +8,7 @@ import { DomainError, invalidGrant, invalidToken, notFound, rateLimited } from "
 import type { RefreshTokenKeys } from "../keys/refresh-token-keys";
 import type { RevocationService } from "../revocation";
 import type { FamilyRecord, FamilyState, FamilyStore, Limiter, NewFamily, RefreshTelemetry, SecurityEvent, TokenSubject } from "../stores/types";
-import type { AccessTokenClaims, TokenService } from "../tokens";
+import { isApiKeyToken, type AccessTokenClaims, type TokenService } from "../tokens";
 import { currentTokenExpiresAt, isLive, livenessBounds } from "./liveness";
 import {
   accessTokenIdOf,
@@ -59,7 +59,12 @@ export interface SessionDeps {
   /** Counts retries, replays and refused tokens per family (never a normal rotation). */
   familyLimiter: Limiter;
   telemetry: RefreshTelemetry;
+  /** Introspection of an API key's tokens (src/api-keys): is the key usable in D1 now? */
+  apiKeyTokens: { isTokenActive(claims: AccessTokenClaims): Promise<boolean> };
 }
+
+/** A session that is live in D1 now, with its user's roles now (what `requireLive` returns). */
+export type LiveSession = FamilyState;
 
 export type SessionService = ReturnType<typeof createSessionService>;
 
@@ -202,7 +207,9 @@ export function createSessionService(deps: SessionDeps) {
       if (fromRefreshToken) ended.set(fromRefreshToken, (await families.find(fromRefreshToken))?.userId);
       // A revoked access token still says which session to end (an expired one no longer does).
       const claims = presented.accessToken ? await tokens.verify(presented.accessToken).catch(() => undefined) : undefined;
-      if (claims) ended.set(claims.sid, claims.sub);
+      // An API key's token belongs to no session: it ends alone (its key is revoked at /auth/api-keys).
+      if (claims && isApiKeyToken(claims)) await revocation.revokeAccessToken(claims);
+      else if (claims) ended.set(claims.sid, claims.sub);
       for (const [familyId, userId] of ended) {
         if (userId) await revoke(familyId, userId, "logout", { type: "logout", userId, sessionId: familyId, ...client });
       }
@@ -238,7 +245,7 @@ export function createSessionService(deps: SessionDeps) {
     /**
      * RFC 7662: the claims of an access token that is valid, unrevoked in KV, whose family is live
      * in D1 right now (so a logout anywhere is seen at once) and whose user still holds every role it
-     * claims; undefined for anything else.
+     * claims (for an API key's token: whose key is usable now); undefined for anything else.
      */
     async introspect(accessToken: string): Promise<AccessTokenClaims | undefined> {
       const claims = await tokens.verify(accessToken).catch((err: unknown) => {
@@ -246,6 +253,7 @@ export function createSessionService(deps: SessionDeps) {
         throw err;
       });
       if (!claims || (await revocation.isRevoked(claims))) return undefined;
+      if (isApiKeyToken(claims)) return (await deps.apiKeyTokens.isTokenActive(claims)) ? claims : undefined;
       const family = await families.find(claims.sid);
       if (!family || family.userId !== claims.sub || !isLive(family, livenessBounds(config, now()))) return undefined;
       // A role revoked since the token was issued ends it here at once, whatever KV says.
@@ -275,7 +283,9 @@ export function createSessionService(deps: SessionDeps) {
      * only unrevoked in KV, whose revocations take about a minute to reach every location. Returns
      * the family, with its user's roles now.
      */
-    async requireLive(claims: { sid: string; sub: string }): Promise<FamilyState> {
+    async requireLive(claims: { sid: string; sub: string; client_id: string }): Promise<LiveSession> {
+      // A key's token has no session: it may call APIs, never change the account or its keys.
+      if (isApiKeyToken(claims)) throw invalidToken("An API key's token cannot use this endpoint: it needs a user's session.");
       const family = await families.find(claims.sid);
       if (!family || family.userId !== claims.sub || !isLive(family, livenessBounds(config, now()))) {
         throw invalidToken("The session of this access token has ended.");

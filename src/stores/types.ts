@@ -149,6 +149,57 @@ export interface RoleStore {
   revoke(input: { userId: string; role: string; event: SecurityEvent; now: number }): Promise<boolean>;
 }
 
+/** Who an API key acts for: a user, or a service account (a machine principal that is no person). */
+export type ApiKeyOwner = { userId: string } | { serviceAccount: string };
+
+/** An API key as stored: never the key, only its hash. Times in epoch ms. */
+export interface ApiKeyRecord {
+  id: string;
+  userId: string | null;
+  serviceAccount: string | null;
+  name: string;
+  /** The first characters of the key, for lists. */
+  prefix: string;
+  secretHash: string;
+  /** The permissions the key may use, sorted. */
+  scopes: string[];
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  revokedAt: number | null;
+}
+
+/** A key with what deciding about it needs: its user's state now (null for a service account's key). */
+export interface ApiKeyState extends ApiKeyRecord {
+  user: { disabledAt: number | null; roles: string[]; emailVerified: boolean } | null;
+}
+
+/**
+ * API keys (`api_keys`). Stores persist and look up; whether a key may be used is the service's
+ * decision (src/api-keys/usable.ts), which the SQL of the last-used update mirrors.
+ */
+export interface ApiKeyStore {
+  /**
+   * Stores the key with its event only if its owner has fewer than `maxLive` usable keys (and, for a
+   * user, exists and is not disabled), checked in the same statement. False when nothing was written.
+   */
+  create(input: { key: ApiKeyRecord; maxLive: number; event: SecurityEvent }): Promise<boolean>;
+  find(id: string): Promise<ApiKeyState | undefined>;
+  /**
+   * Sets `last_used_at = now` if `secretHash` is the key's hash, the key is usable at `now` and it
+   * was last used before `usedBefore` (or never): one conditional UPDATE, so concurrent exchanges
+   * write the row once. True when a row was written.
+   */
+  touch(input: { id: string; secretHash: string; now: number; usedBefore: number }): Promise<boolean>;
+  /** The owner's keys that are not revoked (expired ones too), newest first. */
+  list(owner: ApiKeyOwner): Promise<ApiKeyRecord[]>;
+  /**
+   * Revokes the owner's unrevoked keys among `ids`, with one event each (`detail` = the key id), in
+   * one batch; returns the ids it revoked.
+   */
+  revoke(input: { owner: ApiKeyOwner; ids: readonly string[]; now: number; event: Omit<SecurityEvent, "detail"> }): Promise<string[]>;
+}
+
 /** A link token as stored: its hash only (SHA-256 of `purpose:token`). */
 export interface LinkTokenRecord {
   tokenHash: string;
@@ -235,8 +286,13 @@ export interface Limiter {
 }
 
 export interface HousekeepingStore {
-  /** Deletes families that ended before `endedBefore` (revoked, expired or idle), expired legacy tokens and email links, and old events. */
-  deleteEnded(input: { now: number; endedBefore: number; idleBefore: number; eventsBefore: number }): Promise<{ families: number; legacyTokens: number; events: number; linkTokens: number }>;
+  /** Deletes families and API keys that ended before `endedBefore` (revoked, expired or idle), expired legacy tokens and email links, and old events. */
+  deleteEnded(input: {
+    now: number;
+    endedBefore: number;
+    idleBefore: number;
+    eventsBefore: number;
+  }): Promise<{ families: number; legacyTokens: number; events: number; linkTokens: number; apiKeys: number }>;
 }
 
 /** What one refresh did, for the telemetry dataset (never a token, hash or email). */

@@ -26,6 +26,11 @@ export interface AccessGrant {
   jti: string;
   /** Epoch ms. Given explicitly so that a grace-window retry reproduces the same token. */
   issuedAt: number;
+  /**
+   * An API key's token: exactly these permissions as `scope`, and `roles: []` without the deprecated
+   * `role` (a key is not its owner's roles: no role check downstream passes for it).
+   */
+  scopes?: readonly string[];
 }
 
 export interface IssuedAccessToken {
@@ -35,6 +40,16 @@ export interface IssuedAccessToken {
 }
 
 export type TokenService = ReturnType<typeof createTokenService>;
+
+/** The permission claims of an API key's token: its scopes, no roles. */
+const apiKeyClaims = (scopes: readonly string[]) => ({ roles: [], ...(scopes.length > 0 ? { scope: [...scopes].sort().join(" ") } : {}) });
+
+/**
+ * True for an access token issued to an API key: it names the key as both its client and its
+ * session (`client_id` = `sid` = the key id). A session's `client_id` is a configured client, never
+ * a family id, so no session's token looks like one.
+ */
+export const isApiKeyToken = (claims: { sid: string; client_id: string }) => claims.sid === claims.client_id;
 
 export function createTokenService({ keys, config, revocation, now }: TokenServiceDeps) {
   const nowSeconds = () => Math.floor(now() / 1000);
@@ -61,7 +76,7 @@ export function createTokenService({ keys, config, revocation, now }: TokenServi
         jti: grant.jti,
         client_id: grant.clientId,
         sid: grant.familyId,
-        ...roleClaims(grant.subject.roles, config.rolePermissions),
+        ...(grant.scopes ? apiKeyClaims(grant.scopes) : roleClaims(grant.subject.roles, config.rolePermissions)),
         email_verified: grant.subject.emailVerified,
       };
       return { accessToken: await signJwt(claims, await keys()), expiresIn: Math.max(0, exp - nowSeconds()) };

@@ -24,8 +24,8 @@ export interface AccessTokenClaims {
   roles: string[];
   /** The roles' permissions, space-separated (RFC 8693 section 4.2); absent when there are none. */
   scope?: string;
-  /** DEPRECATED, kept one release: one role for older downstream checks (src/roles/claims.ts). */
-  role: string;
+  /** DEPRECATED, kept one release: one role for older downstream checks (src/roles/claims.ts); absent on an API key's tokens. */
+  role?: string;
   /** Whether the user proved to own their email (OIDC Core 5.1). */
   email_verified: boolean;
 }
@@ -106,7 +106,7 @@ export async function verifyJwt(token: string, keys: KeyMaterial, expected: Audi
     sid,
     roles: roles ?? (role === undefined ? [] : [role]),
     ...(scope === undefined ? {} : { scope }),
-    role: role ?? "user",
+    ...(role === undefined ? {} : { role }),
     email_verified: email_verified === true,
   };
 }

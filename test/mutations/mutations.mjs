@@ -6,7 +6,7 @@
  * - `killers`: a test file and a substring of the test's title (vitest `-t`); the mutation is
  *   killed when at least one of them fails.
  * - ids: R = the security review's list (item 10) and its weak tests, S = more security-relevant
- *   lines, F = a fix of the review's items 1-9 undone.
+ *   lines, F = a fix of the review's items 1-9 undone, K = API keys.
  *
  * When a change moves one of these lines, update its `find`; when it adds a security-relevant
  * line, add a mutation here and a test that kills it.
@@ -367,7 +367,7 @@ export const MUTATIONS = [
     id: "F3",
     file: "src/middleware/bearer/index.ts",
     what: "item 3: no D1 liveness check on security endpoints",
-    replace: [["  await c.var.services.sessions.requireLive(c.var.claims);\n", ""]],
+    replace: [['  c.set("session", await c.var.services.sessions.requireLive(c.var.claims));\n', ""]],
     killers: [{ file: "test/live-session.test.ts", test: "cannot change the password, log out everywhere" }],
   },
   {
@@ -425,5 +425,181 @@ export const MUTATIONS = [
     what: "item 9: no no-store on the OAuth endpoints",
     replace: [["  app.use(api, noStore);", '  if (api !== "/oauth/*") app.use(api, noStore);']],
     killers: [{ file: "test/no-store.test.ts", test: "no-store" }],
+  },
+
+  // API keys (docs/readme/api-keys.md).
+  {
+    id: "K1",
+    file: "src/api-keys/service.ts",
+    what: "an exchange does not compare the key with the stored hash (any secret passes for a known id)",
+    replace: [["if (!key || !sameHash(secretHash, key.secretHash) || !isUsable(key, at)) throw invalidClient();", "if (!key || !isUsable(key, at)) throw invalidClient();"]],
+    killers: [
+      { file: "test/api-keys-exchange.test.ts", test: "answers RFC 6749 5.2 errors" },
+      { file: "src/api-keys/service.test.ts", test: "refuses a wrong secret, an unknown id and a revoked key alike" },
+    ],
+  },
+  {
+    id: "K2",
+    file: "src/api-keys/usable.ts",
+    what: "a revoked key is still usable",
+    replace: [["  if (key.revokedAt !== null) return false;\n", ""]],
+    killers: [
+      { file: "test/api-keys.test.ts", test: "DELETE /auth/api-keys/:id revokes that key at once" },
+      { file: "src/stores/d1/api-keys.test.ts", test: "the same way in SQL and in TypeScript" },
+    ],
+  },
+  {
+    id: "K3",
+    file: "src/api-keys/usable.ts",
+    what: "an expired key is still usable",
+    replace: [["  if (key.expiresAt !== null && key.expiresAt <= now) return false;\n", ""]],
+    killers: [
+      { file: "src/api-keys/service.test.ts", test: "an expiring key works until its expiry and not at it" },
+      { file: "test/api-keys-exchange.test.ts", test: "an expired key is invalid_client at once" },
+    ],
+  },
+  {
+    id: "K4",
+    file: "src/api-keys/usable.ts",
+    what: "a disabled user's key is still usable",
+    replace: [["return key.user !== null && key.user.disabledAt === null;", "return key.user !== null;"]],
+    killers: [
+      { file: "test/api-keys.test.ts", test: "a disabled user's keys are refused" },
+      { file: "src/api-keys/service.test.ts", test: "refuses the key of a disabled user" },
+    ],
+  },
+  {
+    id: "K5",
+    file: "src/api-keys/service.ts",
+    what: "a key keeps the permissions its owner has lost since it was created",
+    replace: [["    return key.scopes.filter((scope) => held.includes(scope));", "    return key.scopes;"]],
+    killers: [
+      { file: "src/api-keys/service.test.ts", test: "uses only what the owner still has" },
+      { file: "test/api-keys-exchange.test.ts", test: "a key can never use more than its owner has now" },
+    ],
+  },
+  {
+    id: "K6",
+    file: "src/api-keys/service.ts",
+    what: "a key may be created with permissions its owner does not have",
+    replace: [['if (beyond.length > 0) throw invalidRequest("scopes"', 'if (beyond.length < 0) throw invalidRequest("scopes"']],
+    killers: [
+      { file: "test/api-keys.test.ts", test: "scopes are a subset of the owner's permissions now" },
+      { file: "src/api-keys/service.test.ts", test: "refuses scopes beyond the owner's permissions" },
+    ],
+  },
+  {
+    id: "K7",
+    file: "src/tokens/index.ts",
+    what: "a key's token carries its owner's roles (requireRole passes for a key)",
+    replace: [["=> ({ roles: [], ...(scopes.length > 0", '=> ({ roles: ["user"], role: "user", ...(scopes.length > 0']],
+    killers: [
+      { file: "test/api-keys-exchange.test.ts", test: "the token: sub = the owner, client_id = sid = the key id" },
+      { file: "src/api-keys/service.test.ts", test: "issues a token for the owner with the key as client and session" },
+    ],
+  },
+  {
+    id: "K8",
+    file: "src/sessions/service.ts",
+    what: "a key's token is not refused by requireLive itself (only because no family has its id)",
+    replace: [['      if (isApiKeyToken(claims)) throw invalidToken("An API key\'s token cannot use this endpoint: it needs a user\'s session.");\n', ""]],
+    killers: [{ file: "test/api-keys.test.ts", test: "only a user's live session: a key's own token is 401" }],
+  },
+  {
+    id: "K9",
+    file: "src/sessions/service.ts",
+    what: "introspection trusts a key's token without checking the key in D1",
+    replace: [["if (isApiKeyToken(claims)) return (await deps.apiKeyTokens.isTokenActive(claims)) ? claims : undefined;", "if (isApiKeyToken(claims)) return claims;"]],
+    killers: [
+      { file: "test/api-keys-exchange.test.ts", test: "active while the key is usable; inactive at once" },
+      { file: "test/service-accounts.test.ts", test: "lists, revokes one" },
+    ],
+  },
+  {
+    id: "K10",
+    file: "src/api-keys/service.ts",
+    what: "revoking a key writes no KV entry (its access tokens stay valid)",
+    replace: [["    await Promise.all(mayHaveTokens.map((key) => revocation.revokeFamily(key.id)));\n", ""]],
+    killers: [
+      { file: "test/api-keys.test.ts", test: "DELETE /auth/api-keys/:id revokes that key at once" },
+      { file: "src/api-keys/service.test.ts", test: "one KV entry for the key" },
+    ],
+  },
+  {
+    id: "K11",
+    file: "src/api-keys/service.ts",
+    what: "revoking a key writes D1 before KV",
+    replace: [
+      [
+        "    await Promise.all(mayHaveTokens.map((key) => revocation.revokeFamily(key.id)));\n    return keys.revoke({ owner, ids: revoked.map((key) => key.id), now: at, event: eventOf(\"api_key_revoked\", owner, actor) });",
+        "    const ids = await keys.revoke({ owner, ids: revoked.map((key) => key.id), now: at, event: eventOf(\"api_key_revoked\", owner, actor) });\n    await Promise.all(mayHaveTokens.map((key) => revocation.revokeFamily(key.id)));\n    return ids;",
+      ],
+    ],
+    killers: [{ file: "test/api-keys-exchange.test.ts", test: "a KV failure while revoking answers 503" }],
+  },
+  {
+    id: "K12",
+    file: "src/api-keys/service.ts",
+    what: "every exchange runs the last-used UPDATE (a busy key writes D1 on every request)",
+    replace: [["      if (key.lastUsedAt === null || key.lastUsedAt < usedBefore) background(", "      background("]],
+    killers: [{ file: "test/api-keys-exchange.test.ts", test: "last_used_at moves at most once an hour" }],
+  },
+  {
+    id: "K13",
+    file: "src/api-keys/service.ts",
+    what: "the exchange waits for the last-used write (a D1 write failure refuses a valid key)",
+    replace: [["background(touch({ id: key.id, secretHash, now: at, usedBefore }));", "await keys.touch({ id: key.id, secretHash, now: at, usedBefore });"]],
+    killers: [{ file: "test/api-keys-exchange.test.ts", test: "a D1 write failure costs the last-used time, never the exchange" }],
+  },
+  {
+    id: "K14",
+    file: "src/api-keys/service.ts",
+    what: "no per-key limit on exchanges",
+    replace: [["      if (!(await deps.limiter.allows(clientId))) throw rateLimited();\n", ""]],
+    killers: [
+      { file: "test/api-keys-exchange.test.ts", test: "is rate limited per key" },
+      { file: "src/api-keys/service.test.ts", test: "is rate limited per key" },
+    ],
+  },
+  {
+    id: "K15",
+    file: "src/stores/d1/api-keys.ts",
+    what: "no limit on the keys of one owner",
+    replace: [["usableKeyAt(now))}) < ${maxLive}`", "usableKeyAt(now))}) < ${maxLive * 100}`"]],
+    killers: [{ file: "test/api-keys.test.ts", test: "at most 20 usable keys per user" }],
+  },
+  {
+    id: "K16",
+    file: "src/api-keys/service.ts",
+    what: "DELETE of another owner's key is answered 204 and writes its KV entry (its tokens refused)",
+    replace: [["if (!key || subjectOfOwner(ownerOfKey(key)) !== subjectOfOwner(owner)) throw notFound", "if (!key) throw notFound"]],
+    killers: [
+      { file: "src/api-keys/service.test.ts", test: "another owner's key is not_found and stays usable" },
+      { file: "test/api-keys.test.ts", test: "DELETE /auth/api-keys/:id revokes that key at once" },
+    ],
+  },
+  {
+    id: "K17",
+    file: "src/api-keys/key.ts",
+    what: "keys of 128 random bits instead of 256",
+    replace: [
+      ["const SECRET_BYTES = 32;", "const SECRET_BYTES = 16;"],
+      ["/^etsk_[A-Za-z0-9_-]{43}$/", "/^etsk_[A-Za-z0-9_-]{22}$/"],
+    ],
+    killers: [{ file: "test/api-keys.test.ts", test: "answers the key once (etsk_ and 256 bits)" }],
+  },
+  {
+    id: "K18",
+    file: "src/api-keys/service.ts",
+    what: "introspection of a key's token ignores a `sub` that is not the key's owner",
+    replace: [["      if (subjectOfOwner(ownerOfKey(key)) !== claims.sub || claims.roles.length > 0) return false;\n", ""]],
+    killers: [{ file: "src/api-keys/service.test.ts", test: "has no session: requireLive refuses it; introspection checks the key" }],
+  },
+  {
+    id: "K19",
+    file: "src/api-keys/service.ts",
+    what: "revoking all skips the KV entry of a key that expired while its last token still lives",
+    replace: [["key.expiresAt === null || key.expiresAt > tokensEndedBefore", "key.expiresAt === null || key.expiresAt > at"]],
+    killers: [{ file: "src/api-keys/service.test.ts", test: "a key that just expired still gets its KV entry" }],
   },
 ];

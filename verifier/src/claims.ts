@@ -9,7 +9,7 @@ import { VerificationError } from "./errors.js";
 export interface VerifiedClaims {
   iss: string;
   aud: string | string[];
-  /** The user id (or, for a client-credentials token, the client). */
+  /** The user id: for an API key's token (client_credentials), the key's owner, or `svc:<name>` for a service account. */
   sub: string;
   /** The OAuth client the token was issued to (RFC 9068). */
   client_id: string;
@@ -18,7 +18,7 @@ export interface VerifiedClaims {
   iat: number;
   /** Unix seconds. */
   exp: number;
-  /** The session (refresh-token family) id; absent on tokens that belong to no session. */
+  /** The session (refresh-token family) id; for an API key's token, the key's id (equal to `client_id`). */
   sid?: string;
   /** The user's roles; `[]` when the token has none. Falls back to the deprecated `role` claim. */
   roles: string[];

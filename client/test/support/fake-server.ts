@@ -52,6 +52,17 @@ interface Family {
   userAgent: string;
 }
 
+interface StoredApiKey {
+  id: string;
+  userId: string;
+  name: string;
+  prefix: string;
+  scopes: string[];
+  created_at: string;
+  expires_at: string | null;
+  revoked: boolean;
+}
+
 interface AccessToken {
   sub: string;
   sid: string;
@@ -66,6 +77,7 @@ export class FakeAuthServer {
   readonly #families = new Map<string, Family>();
   readonly #tokens = new Map<string, AccessToken>();
   readonly #links = new Map<string, PendingLink>();
+  readonly #apiKeys = new Map<string, StoredApiKey>();
   #serial = 0;
   /** Every link emailed so far. */
   readonly outbox: SentLink[] = [];
@@ -75,7 +87,7 @@ export class FakeAuthServer {
   /** Answers one request to the auth service's origin. */
   handle(req: ServerRequest): ServerAnswer {
     const path = req.url.pathname;
-    const route = `${req.method} ${path.startsWith("/auth/sessions/") ? "/auth/sessions/:id" : path}`;
+    const route = `${req.method} ${path.startsWith("/auth/sessions/") ? "/auth/sessions/:id" : path.startsWith("/auth/api-keys/") ? "/auth/api-keys/:id" : path}`;
     if (req.method === "POST" && req.headers.get("Content-Type") !== "application/json") return fail(403, "invalid_origin");
     switch (route) {
       case "POST /auth/register":
@@ -119,6 +131,19 @@ export class FakeAuthServer {
         if (account.verified) return fail(400, "invalid_request");
         this.#sendLink(account, "verify-email");
         return { status: 202 };
+      case "POST /auth/api-keys":
+        return this.#createApiKey(req, account);
+      case "GET /auth/api-keys":
+        return { status: 200, body: { api_keys: this.#apiKeysOf(account).map(({ userId: _u, revoked: _r, ...key }) => ({ ...key, last_used_at: null })) } };
+      case "DELETE /auth/api-keys/:id": {
+        const key = this.#apiKeys.get(decodeURIComponent(path.slice("/auth/api-keys/".length)));
+        if (!key || key.userId !== account.id) return fail(404, "invalid_request");
+        key.revoked = true;
+        return { status: 204 };
+      }
+      case "DELETE /auth/api-keys":
+        for (const key of this.#apiKeysOf(account)) key.revoked = true;
+        return { status: 204 };
       case "POST /auth/email/change":
         if (req.body.current_password !== account.password) return fail(401, "invalid_credentials");
         if (this.#accountByEmail(String(req.body.new_email))) return fail(409, "email_taken");
@@ -126,6 +151,11 @@ export class FakeAuthServer {
         return { status: 202 };
     }
     return fail(404, "invalid_request");
+  }
+
+  /** Whether an API key exists and is not revoked (what an exchange would check). */
+  isApiKeyLive(id: string): boolean {
+    return this.#apiKeys.get(id)?.revoked === false;
   }
 
   /** Ends a session as another device (or an administrator) would. */
@@ -201,6 +231,26 @@ export class FakeAuthServer {
     // Every access token of the user issued so far is cut off, the caller's too.
     for (const [value, t] of this.#tokens) if (t.sub === account.id) this.#tokens.delete(value);
     return { status: 204 };
+  }
+
+  /** Like the service: the user's permissions are ["profile:read"]; a scope beyond them is refused, naming `scopes`. */
+  #createApiKey(req: ServerRequest, account: Account): ServerAnswer {
+    const name = typeof req.body.name === "string" ? req.body.name.trim() : "";
+    if (!name) return { status: 400, body: { error: "invalid_request", error_description: "name: required" } };
+    const scopes = (req.body.scopes as string[] | undefined) ?? ["profile:read"];
+    if (scopes.some((scope) => scope !== "profile:read")) return { status: 400, body: { error: "invalid_request", error_description: "scopes: names permissions the owner does not have" } };
+    const days = req.body.expires_in_days as number | undefined;
+    const now = Date.now();
+    const id = `key-${++this.#serial}`;
+    const key = `etsk_${"k".repeat(37)}${String(this.#serial).padStart(6, "0")}`;
+    const stored = { id, userId: account.id, name, prefix: key.slice(0, 11), scopes, created_at: new Date(now).toISOString(), expires_at: days ? new Date(now + days * 86_400_000).toISOString() : null, revoked: false };
+    this.#apiKeys.set(id, stored);
+    const { userId: _u, revoked: _r, ...shown } = stored;
+    return { status: 201, body: { ...shown, key } };
+  }
+
+  #apiKeysOf(account: Account): StoredApiKey[] {
+    return [...this.#apiKeys.values()].filter((key) => key.userId === account.id && !key.revoked).reverse();
   }
 
   #accountByEmail(email: string): Account | undefined {

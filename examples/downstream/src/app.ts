@@ -32,7 +32,7 @@ export function createApp(settings: DownstreamSettings): Hono<AuthEnv> {
     issuer: settings.issuer,
     audience: settings.audience,
     jwksUri: settings.jwksUri,
-    // This API serves users: a token must name its session (the service's tokens always do).
+    // A token must name its session, or its API key (the service's tokens always do).
     requiredClaims: ["sid"],
     // Refetch on an unknown kid at most every 5 s (default 30 s), so that a key rotation is seen
     // quickly; it still caps the refetches made-up kids can cause.

@@ -26,11 +26,12 @@ export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 /**
- * For endpoints that change security state (password, logout-all, sessions, admin by access token):
- * after `requireAccessToken`, the caller's session must also be live in D1 right now, so a session
- * revoked elsewhere cannot act during KV's propagation delay.
+ * For endpoints that change security state (password, logout-all, sessions, API keys, admin by
+ * access token): after `requireAccessToken`, the caller's session must also be live in D1 right now,
+ * so a session revoked elsewhere cannot act during KV's propagation delay. An API key's token has no
+ * session and is refused. Puts the session, with its user's roles now, on `c.var.session`.
  */
 export const requireLiveSession = createMiddleware<AppEnv>(async (c, next) => {
-  await c.var.services.sessions.requireLive(c.var.claims);
+  c.set("session", await c.var.services.sessions.requireLive(c.var.claims));
   await next();
 });

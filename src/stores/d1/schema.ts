@@ -4,7 +4,7 @@
  * All timestamps are Unix epoch milliseconds.
  */
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const users = sqliteTable("users", {
   id: text("id").primaryKey(),
@@ -123,6 +123,8 @@ export const securityEventTypes = [
   "password_reset",
   "email_change_requested",
   "email_changed",
+  "api_key_created",
+  "api_key_revoked",
 ] as const;
 export type SecurityEventType = (typeof securityEventTypes)[number];
 
@@ -182,3 +184,38 @@ export const emailDirectory = sqliteTable("email_directory", {
   /** When the address was last claimed: a claim younger than a few minutes may be a change in progress. */
   claimedAt: integer("claimed_at").notNull(),
 });
+
+/**
+ * API keys (src/api-keys): long-lived credentials of machine clients, exchanged at the token endpoint
+ * (client_credentials) for ordinary access tokens. Only a SHA-256 hash of the key is stored. A key
+ * belongs to a user (`user_id`) or to a service account (`service_account`), never both. Its id is
+ * the OAuth `client_id` and the `sid` of the tokens it gets; it is drawn so that the row lands in the
+ * database of its owner (the user id, or `svc:<service account>`).
+ */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    /** The service account's name (keys that belong to no person, created through the admin API). */
+    serviceAccount: text("service_account"),
+    name: text("name").notNull(),
+    /** The first characters of the key (`etsk_` and a few more), shown in lists to recognise it. */
+    prefix: text("prefix").notNull(),
+    /** SHA-256 (base64url) of the whole key: 256 random bits need no slow hash. */
+    secretHash: text("secret_hash").notNull(),
+    /** The permissions the key may use, space-separated (at most its owner's, checked again at each exchange). */
+    scopes: text("scopes").notNull(),
+    createdAt: integer("created_at").notNull(),
+    /** Null: the key does not expire. */
+    expiresAt: integer("expires_at"),
+    /** The last exchange, at a one-hour grain (at most one write per key and hour). */
+    lastUsedAt: integer("last_used_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [
+    index("api_keys_user_id_idx").on(t.userId),
+    index("api_keys_service_account_idx").on(t.serviceAccount),
+    check("api_keys_one_owner", sql`(${t.userId} is null) <> (${t.serviceAccount} is null)`),
+  ],
+);
