@@ -32,8 +32,10 @@ async function workersProject(name: string, include: string[], userDatabases: st
             ...Object.fromEntries(limiters.map((limiter, i) => [limiter, { ...generous, namespace_id: String(9000 + i) }])),
             TEST_STRICT_LIMITER: { namespace_id: "9100", simple: { limit: 3, period: 60 } },
           },
+          // Set here, these win over a developer's .dev.vars (written by npm run dev), which the pool reads too.
           bindings: {
             USER_DATABASES: userDatabases.join(","),
+            DEV_PRINT_EMAIL_LINKS: "false",
             SIGNING_KEY: current.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
             PREVIOUS_PUBLIC_KEYS: JSON.stringify([previous.publicKey.export({ format: "jwk" })]),
             REFRESH_TOKEN_KEY: refreshTokenKey,

@@ -14,11 +14,11 @@ import { getKeyMaterial, type KeyMaterial } from "./keys";
 import { getRefreshTokenKeys, type RefreshTokenKeys } from "./keys/refresh-token-keys";
 import { createLifecycleService } from "./lifecycle/service";
 import { hashPassword, verifyAgainstDummy, verifyPassword } from "./passwords";
-import { isCommonPassword } from "./passwords/common";
 import { createRevocationService } from "./revocation";
 import { createRoleService } from "./roles/service";
 import { createSessionService } from "./sessions/service";
 import { apiKeyOwnerKey, D1ApiKeyStore } from "./stores/d1/api-keys";
+import { D1CommonPasswordStore } from "./stores/d1/common-passwords";
 import { databasesOf } from "./stores/d1/databases";
 import { D1EventStore } from "./stores/d1/events";
 import { D1FamilyStore } from "./stores/d1/families";
@@ -34,6 +34,7 @@ import { analyticsTelemetry } from "./stores/telemetry";
 import type {
   ApiKeyOwner,
   ApiKeyStore,
+  CommonPasswordStore,
   EmailSender,
   EventStore,
   FamilyStore,
@@ -65,6 +66,8 @@ export interface Stores {
   /** Single-use email links (verification, reset, email change). */
   links: LinkTokenStore;
   apiKeys: ApiKeyStore;
+  /** Passwords nobody may choose. */
+  commonPasswords: CommonPasswordStore;
   /** Account emails; undefined without an EMAIL binding. */
   sender: EmailSender | undefined;
   limiters: {
@@ -99,12 +102,11 @@ export interface ServiceInputs {
   resourceServers?: string;
 }
 
-/** The production password rules: chained PBKDF2 under the Workers cap, and the common-password list. */
+/** The production password hashing: chained PBKDF2 under the Workers cap. */
 export const passwordHasher: PasswordHasher = {
   hash: (password) => hashPassword(password),
   verify: (password, stored) => verifyPassword(password, stored),
   verifyDummy: verifyAgainstDummy,
-  isCommon: isCommonPassword,
 };
 
 export type Services = ReturnType<typeof assembleServices>;
@@ -144,6 +146,7 @@ export function assembleServices({ stores, config, keys, refreshKeys, now = Date
     sessions,
     revocation,
     passwords,
+    commonPasswords: stores.commonPasswords,
     lockout,
     now,
     newUserId: stores.placement.newUserId,
@@ -196,6 +199,7 @@ export function bindingStores(env: Env, config: Config): Stores {
     telemetry: analyticsTelemetry(env.REFRESH_TELEMETRY),
     links: new D1LinkTokenStore(databases),
     apiKeys: new D1ApiKeyStore(databases),
+    commonPasswords: new D1CommonPasswordStore(databases),
     sender: bindingEmailSender(env.EMAIL, config.email.from),
     limiters: {
       perFamily: limiter("REFRESH_FAMILY_RATE_LIMITER"),

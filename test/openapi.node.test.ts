@@ -1,18 +1,18 @@
 /**
- * The committed API description (public/openapi.json) is a valid OpenAPI 3.1 document: checked by a
+ * The committed API description (src/routes/openapi.generated.ts) is a valid OpenAPI 3.1 document: checked by a
  * maintained validator against the specification's own schema, its JSON Schemas against the 2020-12
  * meta-schema, and the rules the schema cannot express (path templates, unique operation ids).
  * Runs in Node (the validator reads its schemas from disk); test/openapi.test.ts checks in workerd
  * that the document matches the routes.
  */
-import { readFileSync } from "node:fs";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import Ajv2020 from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
+import { OPENAPI_DOCUMENT } from "../src/routes/openapi.generated";
 
 type Json = Record<string, any>;
 
-const committed: Json = JSON.parse(readFileSync(new URL("../public/openapi.json", import.meta.url).pathname, "utf8"));
+const committed: Json = JSON.parse(OPENAPI_DOCUMENT);
 const copy = (): Json => structuredClone(committed);
 
 async function specificationErrors(document: Json): Promise<unknown> {
@@ -51,7 +51,7 @@ function ruleErrors(document: Json): string[] {
   return errors;
 }
 
-describe("public/openapi.json", () => {
+describe("the committed API description", () => {
   it("is a valid OpenAPI 3.1 document whose every $ref resolves", async () => {
     expect(committed.openapi).toBe("3.1.0");
     expect(await specificationErrors(committed)).toBeUndefined();

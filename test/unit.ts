@@ -8,7 +8,6 @@ import { getConfig, type Config } from "../src/config";
 import { getKeyMaterial } from "../src/keys";
 import { getRefreshTokenKeys } from "../src/keys/refresh-token-keys";
 import { hashPassword, verifyPassword, type PasswordParams } from "../src/passwords";
-import { isCommonPassword } from "../src/passwords/common";
 import { assembleServices, type Stores } from "../src/services";
 import {
   MemoryApiKeyStore,
@@ -32,8 +31,10 @@ export const fastPasswords: PasswordHasher = {
   hash: (password) => hashPassword(password, FAST),
   verify: (password, stored) => verifyPassword(password, stored, FAST),
   verifyDummy: async (password) => void (await hashPassword(password, FAST)),
-  isCommon: isCommonPassword,
 };
+
+/** The common passwords unit tests use; the real list is D1's (test/common-passwords.test.ts). */
+const COMMON_PASSWORDS = new Set(["password123", "iloveyou1", "qwertyuiop", "password1"]);
 
 export const START = Date.parse("2026-06-01T12:00:00.000Z");
 export const CLIENT = { ip: "198.51.100.7", userAgent: "unit-test/1.0" };
@@ -71,6 +72,7 @@ export function unitServices(options: UnitOptions = {}) {
     telemetry: memoryTelemetry(storage),
     links: new MemoryLinkTokenStore(storage),
     apiKeys: new MemoryApiKeyStore(storage),
+    commonPasswords: { includes: async (password) => COMMON_PASSWORDS.has(password) },
     sender: memoryEmailSender(storage, { failing: () => emailFails.now }),
     limiters: {
       perFamily: memoryLimiter(storage, options.limits?.perFamily),

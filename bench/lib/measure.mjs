@@ -9,7 +9,7 @@ import { wrangler } from "./wrangler.mjs";
 const require = createRequire(import.meta.url);
 
 /** What of the service is copied into the snapshot (node_modules is linked). */
-const SNAPSHOT_ENTRIES = ["wrangler.toml", "package.json", "tsconfig.json", "src", "drizzle"];
+const SNAPSHOT_ENTRIES = ["wrangler.toml", "package.json", "tsconfig.json", "src", "drizzle", "public"];
 
 /**
  * A snapshot of the service's working tree (uncommitted changes included) in the temp dir, so that

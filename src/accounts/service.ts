@@ -5,10 +5,11 @@
 import type { Actor, ClientInfo } from "../client-info";
 import { DomainError, invalidCredentials, invalidRequest, invalidToken, notFound, rateLimited } from "../domain-errors";
 import type { PasswordCheck } from "../passwords";
+import { commonPasswordForm } from "../passwords/common";
 import { DEFAULT_ROLE, deprecatedRole } from "../roles/claims";
 import type { RevocationService } from "../revocation";
 import type { IssuedSession, SessionService } from "../sessions/service";
-import type { EventStore, UserRecord, UserStore } from "../stores/types";
+import type { CommonPasswordStore, EventStore, UserRecord, UserStore } from "../stores/types";
 import type { LoginLockout } from "./lockout";
 
 export const MIN_PASSWORD_LENGTH = 8;
@@ -45,8 +46,6 @@ export interface PasswordHasher {
   verify(password: string, stored: string): Promise<PasswordCheck>;
   /** Spends the work of one verification (unknown emails cost the same). */
   verifyDummy(password: string): Promise<void>;
-  /** True for a password on the common-password list. */
-  isCommon(password: string): boolean;
 }
 
 export interface AccountDeps {
@@ -55,6 +54,7 @@ export interface AccountDeps {
   sessions: SessionService;
   revocation: RevocationService;
   passwords: PasswordHasher;
+  commonPasswords: CommonPasswordStore;
   lockout: LoginLockout;
   now: () => number;
   /** A new user id that lands in the database of the (normalised) email. */
@@ -73,13 +73,13 @@ const adminEvent = (type: "user_disabled" | "user_enabled", userId: string, { id
   ({ type, userId, ip, userAgent, actorId: id, detail: "admin" }) as const;
 
 export function createAccountService(deps: AccountDeps) {
-  const { users, events, sessions, revocation, passwords, lockout, now } = deps;
+  const { users, events, sessions, revocation, passwords, commonPasswords, lockout, now } = deps;
   const profiles = new Map<string, { user: PublicUser; until: number }>();
 
   /** ASVS v5 6.2: long enough once trimmed, and not one of the most common passwords. */
-  function checkNewPassword(field: string, password: string) {
+  async function checkNewPassword(field: string, password: string): Promise<void> {
     if (password.trim().length < MIN_PASSWORD_LENGTH) throw invalidRequest(field, `must have at least ${MIN_PASSWORD_LENGTH} characters`);
-    if (passwords.isCommon(password)) throw invalidRequest(field, "is one of the most common passwords; choose another");
+    if (await commonPasswords.includes(commonPasswordForm(password))) throw invalidRequest(field, "is one of the most common passwords; choose another");
   }
 
   async function activeUser(userId: string): Promise<UserRecord> {
@@ -93,7 +93,7 @@ export function createAccountService(deps: AccountDeps) {
 
     /** Creates the user and, unless a verified email is required first, its first session. */
     async register(input: { email: string; password: string }, clientId: string, client: ClientInfo): Promise<{ user: UserRecord; session?: IssuedSession }> {
-      checkNewPassword("password", input.password);
+      await checkNewPassword("password", input.password);
       const email = input.email.trim().toLowerCase();
       const at = now();
       const user: UserRecord = {
@@ -153,7 +153,7 @@ export function createAccountService(deps: AccountDeps) {
         if (await lockout.recordFailure(pairKey)) throw rateLimited();
         throw invalidCredentials("The current password is incorrect.");
       }
-      checkNewPassword("new_password", input.newPassword);
+      await checkNewPassword("new_password", input.newPassword);
       const passwordHash = await passwords.hash(input.newPassword);
       await revocation.cutOffUser(user.id, input.familyId);
       await users.changePassword({

@@ -173,7 +173,7 @@ export function createLifecycleService(deps: LifecycleDeps) {
      */
     async resetPassword(input: { token: string; newPassword: string }, client: ClientInfo, background: Background): Promise<void> {
       senderOrNotFound();
-      accounts.checkNewPassword("new_password", input.newPassword);
+      await accounts.checkNewPassword("new_password", input.newPassword);
       const { user, tokenHash } = await tokenOwner("reset_password", input.token);
       const passwordHash = await deps.passwords.hash(input.newPassword);
       await deps.revocation.cutOffUser(user.id);

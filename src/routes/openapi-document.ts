@@ -1,7 +1,7 @@
 /**
  * Builds the OpenAPI 3.1 document from the table in src/routes/openapi-operations.ts, the request
  * schemas the routes validate with, the answer shapes and the error table of src/errors.ts.
- * Runs at build time only (npm run openapi:generate writes public/openapi.json, which the
+ * Runs at build time only (npm run openapi:generate writes src/routes/openapi.generated.ts, which the
  * worker serves); test/openapi.test.ts rebuilds it and fails when the committed file differs.
  */
 import * as z from "zod/mini";

@@ -280,6 +280,11 @@ export interface LockoutStore {
   lock(key: string, ttlSeconds: number): Promise<void>;
 }
 
+/** The passwords nobody may choose, in the form `commonPasswordForm` gives (src/passwords/common.ts). */
+export interface CommonPasswordStore {
+  includes(password: string): Promise<boolean>;
+}
+
 /** A rate limiter (Workers Rate Limiting binding); true when `key` is within its limit. */
 export interface Limiter {
   allows(key: string): Promise<boolean>;

@@ -1,7 +1,8 @@
 /**
  * Bench-only wrapper of the service (npm run bench's D1 phase; never deployed). The service's own
  * fetch handler runs with every D1 binding named in USER_DATABASES metered (d1-meter.ts): each
- * statement's meta is added to the tally of the request path that ran it. Requests must come one
+ * statement's meta is added to the tally of the request path that ran it (its waitUntil work
+ * included). Requests must come one
  * at a time (the bench sends them so); a request that overlaps another is reported.
  *
  *   GET  /__meter              the tallies, per path and per database
@@ -132,8 +133,16 @@ export default {
     if (inFlight > 1) overlapped++;
     current = { tally, statements: 0, wallMs: 0 };
     const mine = current;
+    // Work the service hands to waitUntil (a verification email's token, say) is part of the
+    // request's cost: it is awaited here, so its statements are counted with the request's.
+    const background: Promise<unknown>[] = [];
+    const meteredCtx = Object.assign(Object.create(ctx) as ExecutionContext, {
+      waitUntil: (task: Promise<unknown>) => void background.push(task),
+      passThroughOnException: () => ctx.passThroughOnException(),
+    });
     try {
-      const response = await service.fetch(request, meteredEnv(env), ctx);
+      const response = await service.fetch(request, meteredEnv(env), meteredCtx);
+      await Promise.allSettled(background);
       tally.statuses[response.status] = (tally.statuses[response.status] ?? 0) + 1;
       return response;
     } finally {
