@@ -87,7 +87,7 @@ export interface Config {
   email: EmailConfig;
 }
 
-/** Settings of the account-lifecycle emails (docs/readme/account-lifecycle.md). */
+/** Settings of the account-lifecycle emails (README.md, "Account emails"). */
 export interface EmailConfig {
   /** Sender address; undefined when the worker has no EMAIL binding (emails are off). */
   from?: { email: string; name?: string };

@@ -1,5 +1,5 @@
 /**
- * A user's API keys (docs/readme/api-keys.md): create one with a subset of the user's permissions,
+ * A user's API keys (README.md, "API keys"): create one with a subset of the user's permissions,
  * see it once, list and revoke it; its secret is stored as a hash only and never shows again, in an
  * answer, an event or a log line. Runs with one and with two databases.
  */

@@ -5,12 +5,12 @@
 import { AuthClientError, errorFromResponse, networkError } from "./errors.js";
 import { decodeClaims } from "./jwt.js";
 import { OriginPolicy } from "./origins.js";
-import { browserTabs, type TabCoordinator, type TabMessage } from "./tabs.js";
+import { SessionState } from "./session-state.js";
+import { browserTabs, type TabCoordinator } from "./tabs.js";
 import type {
   ApiKey,
   AuthChangeListener,
   AuthClientOptions,
-  AuthEvent,
   CreatedApiKey,
   Credentials,
   EmailChange,
@@ -41,13 +41,9 @@ export class AuthClient {
   readonly #tabs: TabCoordinator;
   readonly #leewayMs: number;
   readonly #now: () => number;
-  readonly #listeners = new Set<AuthChangeListener>();
+  readonly #state: SessionState;
   readonly #unsubscribe: () => void;
-  #session: Session | null = null;
-  /** Bumped on every change of the session, so a queued refresh can see that another tab already did it. */
-  #version = 0;
   #refreshing: Promise<Session | null> | null = null;
-  readonly #changeWaiters = new Set<() => void>();
 
   /** @throws TypeError when `baseUrl` or an `apiOrigins` entry is not an http(s) origin. */
   constructor(options: AuthClientOptions) {
@@ -57,12 +53,13 @@ export class AuthClient {
     this.#tabs = options.tabs ?? browserTabs();
     this.#leewayMs = (options.refreshLeewaySeconds ?? 30) * 1000;
     this.#now = options.now ?? Date.now;
-    this.#unsubscribe = this.#tabs.subscribe((message) => this.#onTabMessage(message));
+    this.#state = new SessionState(this.#tabs);
+    this.#unsubscribe = this.#tabs.subscribe((message) => this.#state.receive(message));
   }
 
   /** The current session of this tab, or null when signed out. */
   get session(): Session | null {
-    return this.#session;
+    return this.#state.current;
   }
 
   /**
@@ -70,8 +67,7 @@ export class AuthClient {
    * new session (null after `signed_out` and `session_expired`). Returns the unsubscribe function.
    */
   onChange(listener: AuthChangeListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    return this.#state.subscribe(listener);
   }
 
   /**
@@ -107,7 +103,7 @@ export class AuthClient {
   /** Ends this session on the server (family revoked, cookie cleared) and in every tab. */
   async logout(): Promise<void> {
     await this.#tabs.exclusive(async () => {
-      const token = this.#session?.accessToken;
+      const token = this.#state.current?.accessToken;
       const res = await this.#call("/auth/logout", {
         method: "POST",
         credentials: "include",
@@ -115,7 +111,7 @@ export class AuthClient {
         body: "{}",
       });
       if (!res.ok) throw await errorFromResponse(res);
-      this.#clearSession("signed_out", true);
+      this.#state.clear("signed_out", true);
     });
   }
 
@@ -127,7 +123,7 @@ export class AuthClient {
       const init = { method: "POST", credentials: "include", headers: JSON_HEADERS, body: "{}" } as const;
       const res = await this.#authorized(url, init, () => this.#refreshHoldingLock()).catch(rethrowTyped);
       if (!res.ok) throw await errorFromResponse(res);
-      this.#clearSession("signed_out", true);
+      this.#state.clear("signed_out", true);
     });
   }
 
@@ -146,7 +142,7 @@ export class AuthClient {
   /** Ends one session (DELETE /auth/sessions/:id). Ending this tab's own session signs out every tab. */
   async revokeSession(id: string): Promise<void> {
     await this.#api(`/auth/sessions/${encodeURIComponent(id)}`, { method: "DELETE" });
-    if (this.#session?.claims.sid === id) this.#clearSession("signed_out", true);
+    if (this.#state.current?.claims.sid === id) this.#state.clear("signed_out", true);
   }
 
   /**
@@ -180,7 +176,7 @@ export class AuthClient {
   /** Uses a verification link's token (POST /auth/email/verify); a signed-in tab refreshes to get `email_verified: true`. */
   async verifyEmail(link: LinkToken): Promise<void> {
     await this.#post("/auth/email/verify", { token: link.token });
-    if (this.#session) await this.refresh().catch(() => null);
+    if (this.#state.current) await this.refresh().catch(() => null);
   }
 
   /**
@@ -206,7 +202,7 @@ export class AuthClient {
   /** Uses an email-change link's token (POST /auth/email/change/confirm); a signed-in tab refreshes. */
   async confirmEmailChange(link: LinkToken): Promise<void> {
     await this.#post("/auth/email/change/confirm", { token: link.token });
-    if (this.#session) await this.refresh().catch(() => null);
+    if (this.#state.current) await this.refresh().catch(() => null);
   }
 
   /**
@@ -261,20 +257,20 @@ export class AuthClient {
       if (!res.ok) throw await errorFromResponse(res);
       const data = (await res.json()) as Partial<TokenResponse> & { user: User };
       // No token: the account exists but must verify its email before the first session.
-      if (data.access_token !== undefined) this.#setSession(this.#sessionFrom(data as TokenResponse), true);
+      if (data.access_token !== undefined) this.#state.set(this.#sessionFrom(data as TokenResponse), true);
       return data.user;
     });
   }
 
   #refreshAcrossTabs(): Promise<Session | null> {
-    const seen = this.#version;
+    const seen = this.#state.version;
     return this.#tabs.exclusive(async (waited) => {
       // The lock and the channel are separate mechanisms, with no order between them: when another
       // tab held the lock, its result may still be in flight. Without it, refreshing anyway is
       // safe (strictly after the other tab, with the cookie it rotated), only wasteful.
-      if (waited && this.#version === seen) await this.#changeOrTimeout(HANDOFF_WAIT_MS);
-      const session = this.#session;
-      if (this.#version !== seen && (session === null || !this.#expiresSoon(session))) return session;
+      if (waited && this.#state.version === seen) await this.#state.changeOrTimeout(HANDOFF_WAIT_MS);
+      const session = this.#state.current;
+      if (this.#state.version !== seen && (session === null || !this.#expiresSoon(session))) return session;
       return this.#refreshHoldingLock();
     });
   }
@@ -284,13 +280,13 @@ export class AuthClient {
     const res = await this.#call("/auth/refresh", { method: "POST", credentials: "include", headers: JSON_HEADERS, body: this.#withClientId({}) });
     if (res.ok) {
       const fresh = this.#sessionFrom((await res.json()) as TokenResponse);
-      this.#setSession(fresh, true);
+      this.#state.set(fresh, true);
       return fresh;
     }
     const error = await errorFromResponse(res);
     // The cookie is shared by every tab: when the service refuses it, all of them are signed out.
     if (error.code === "invalid_grant") {
-      this.#clearSession("session_expired", true);
+      this.#state.clear("session_expired", true);
       return null;
     }
     throw error;
@@ -298,12 +294,12 @@ export class AuthClient {
 
   /** The request with the current token: refreshed first if it expires soon, and once on a 401 (then retried once). */
   async #authorized(url: URL, init: RequestInit, refresh: () => Promise<Session | null>): Promise<Response> {
-    let session = this.#session;
+    let session = this.#state.current;
     if (!session || this.#expiresSoon(session)) session = await refresh();
     if (!session) throw loginRequired();
     const res = await this.#withToken(url, init, session.accessToken);
     if (res.status !== 401) return res;
-    const current = this.#session;
+    const current = this.#state.current;
     const renewed = current && current.accessToken !== session.accessToken ? current : await refresh();
     if (!renewed || renewed.accessToken === session.accessToken) return res;
     return this.#withToken(url, init, renewed.accessToken);
@@ -314,19 +310,6 @@ export class AuthClient {
     const res = await this.fetchWithAuth(path, init).catch(rethrowTyped);
     if (!res.ok) throw await errorFromResponse(res);
     return res;
-  }
-
-  /** Resolves on the next session change (e.g. another tab's broadcast) or after `ms`. */
-  #changeOrTimeout(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.#changeWaiters.delete(done);
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.#changeWaiters.add(done);
-    });
   }
 
   #expiresSoon(session: Session): boolean {
@@ -340,45 +323,6 @@ export class AuthClient {
 
   #withClientId(body: Record<string, string>): string {
     return JSON.stringify(this.#clientId === undefined ? body : { ...body, client_id: this.#clientId });
-  }
-
-  #setSession(session: Session, broadcast: boolean) {
-    const event: AuthEvent = this.#session?.claims.sid === session.claims.sid ? "refreshed" : "signed_in";
-    if (broadcast) this.#tabs.publish({ type: "session", accessToken: session.accessToken, expiresAt: session.expiresAt });
-    this.#changed(session, event);
-  }
-
-  #clearSession(reason: "signed_out" | "session_expired", broadcast: boolean) {
-    if (broadcast) this.#tabs.publish({ type: "signed-out", reason });
-    const wasSignedIn = this.#session !== null;
-    this.#changed(null, wasSignedIn ? reason : undefined);
-  }
-
-  /** `event` undefined: nothing a listener would notice (signed out while already signed out). */
-  #changed(session: Session | null, event: AuthEvent | undefined) {
-    this.#session = session;
-    this.#version++;
-    for (const waiter of [...this.#changeWaiters]) waiter();
-    if (!event) return;
-    for (const listener of this.#listeners) {
-      try {
-        listener(event, session);
-      } catch (err) {
-        // A broken listener must not break the refresh that notified it; report it like any other.
-        queueMicrotask(() => {
-          throw err;
-        });
-      }
-    }
-  }
-
-  #onTabMessage(message: TabMessage) {
-    if (message.type === "signed-out") {
-      if (this.#session) this.#clearSession(message.reason ?? "signed_out", false);
-      return;
-    }
-    if (this.#session && this.#session.expiresAt > message.expiresAt) return; // an older token than ours
-    this.#setSession({ accessToken: message.accessToken, claims: decodeClaims(message.accessToken), expiresAt: message.expiresAt }, false);
   }
 
   #withToken(url: URL, init: RequestInit, token: string): Promise<Response> {

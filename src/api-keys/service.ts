@@ -1,5 +1,5 @@
 /**
- * API keys of machine clients (docs/readme/api-keys.md): create (the key is shown once), list and
+ * API keys of machine clients (README.md, "API keys"): create (the key is shown once), list and
  * revoke a user's or a service account's keys, and exchange a key at the token endpoint
  * (client_credentials) for an ordinary short-lived access token, which downstream services verify
  * offline like any other. Only this service ever sees a key. No HTTP here: results, or DomainErrors.

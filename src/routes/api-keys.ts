@@ -1,5 +1,5 @@
 /**
- * A user's API keys (docs/readme/api-keys.md): POST, GET and DELETE /auth/api-keys, and
+ * A user's API keys (README.md, "API keys"): POST, GET and DELETE /auth/api-keys, and
  * DELETE /auth/api-keys/:id. Only a signed-in user's session may manage them: never a key's own token.
  */
 import { Hono } from "hono";

@@ -1,5 +1,5 @@
 /**
- * The account lifecycle by email (docs/readme/account-lifecycle.md): email verification, password
+ * The account lifecycle by email (README.md, "Account emails"): email verification, password
  * reset and email change. Links carry a token to the front end, whose page posts it back here.
  */
 import { Hono } from "hono";

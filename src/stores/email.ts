@@ -1,7 +1,7 @@
 /**
  * Account emails through Cloudflare Email Service: the `send_email` binding's structured
  * `send({ from, to, subject, text, html })`. Under `wrangler dev` the binding keeps each message
- * on the machine (docs/readme/account-lifecycle.md, "Local development").
+ * on the machine (README.md, "Account emails").
  */
 import { EmailUnavailableError } from "../domain-errors";
 import type { EmailMessage, EmailSender } from "./types";

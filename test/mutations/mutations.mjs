@@ -427,7 +427,7 @@ export const MUTATIONS = [
     killers: [{ file: "test/no-store.test.ts", test: "no-store" }],
   },
 
-  // API keys (docs/readme/api-keys.md).
+  // API keys (README.md, "API keys").
   {
     id: "K1",
     file: "src/api-keys/service.ts",
