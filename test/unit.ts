@@ -6,7 +6,7 @@ import { env } from "cloudflare:workers";
 import type { PasswordHasher } from "../src/accounts/service";
 import { getConfig, type Config } from "../src/config";
 import { getKeyMaterial } from "../src/keys";
-import { getRefreshTokenKeys } from "../src/keys/refresh-token-keys";
+import { getRefreshTokenKeys, type RefreshTokenKeys } from "../src/keys/refresh-token-keys";
 import { hashPassword, verifyPassword, type PasswordParams } from "../src/passwords";
 import { assembleServices, type Stores } from "../src/services";
 import {
@@ -45,6 +45,8 @@ export interface UnitOptions {
   /** Limits of the per-family, per-email and per-email+network limiters (default: none). */
   limits?: { perFamily?: number; attemptsPerEmail?: number; failuresPerEmailAndNetwork?: number; emails?: number; perApiKey?: number };
   passwords?: PasswordHasher;
+  /** The refresh-token keys of each call (default: the pool's REFRESH_TOKEN_KEY), e.g. to rotate them mid-test. */
+  refreshKeys?: () => Promise<RefreshTokenKeys>;
   /** Replaces stores, e.g. with a failing one. */
   stores?: (stores: Stores) => Partial<Stores>;
 }
@@ -93,7 +95,7 @@ export function unitServices(options: UnitOptions = {}) {
     stores,
     config,
     keys: () => getKeyMaterial(env),
-    refreshKeys: () => getRefreshTokenKeys(env),
+    refreshKeys: options.refreshKeys ?? (() => getRefreshTokenKeys(env)),
     now,
     passwords: options.passwords ?? fastPasswords,
   });

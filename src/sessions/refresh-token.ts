@@ -5,8 +5,10 @@
  * SHA-256 of the current token and of its parent. A token from before the one-row-per-family
  * upgrade is 43 base64url characters (256 random bits) and is looked up by its hash.
  *
- * A rotated-away parent can recover its child during the grace window: the child is sealed
- * (AES-GCM) under a key derived (HKDF) from the parent token, which only the parent's holder has.
+ * A rotated-away parent gets its child again during the grace window: the child's secret is a MAC
+ * of the parent token under REFRESH_TOKEN_KEY, so the service derives the same child from the same
+ * parent, and nothing of it is stored. Families rotated before that (until the next rotation) hold
+ * their child sealed (AES-GCM) under a key derived (HKDF) from the parent token instead.
  */
 import { base64url } from "jose";
 import type { RefreshTokenKeys } from "../keys/refresh-token-keys";
@@ -43,6 +45,17 @@ export async function mintRefreshToken(keys: RefreshTokenKeys, familyId: string,
   return `${signed}.${base64url.encode(await tagOf(keys.current, signed))}`;
 }
 
+/**
+ * The child of `parentToken` in the family: its secret is HMAC(key, "child" NUL parent), so the same
+ * parent and key always give the same child (a grace retry), and nobody without the key can compute
+ * it from a parent. The MAC inputs cannot collide with a tag's, which start with the family id.
+ */
+export async function deriveChildToken(key: CryptoKey, parentToken: string, familyId: string, generation: number): Promise<string> {
+  const secret = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`child\u0000${parentToken}`)));
+  const signed = `${familyId}.${generation}.${base64url.encode(secret)}`;
+  return `${signed}.${base64url.encode(await tagOf(key, signed))}`;
+}
+
 /** True when the service issued this token (its tag verifies under the current or previous key). */
 export async function isAuthentic(keys: RefreshTokenKeys, presented: Extract<PresentedRefreshToken, { kind: "family" }>): Promise<boolean> {
   const tag = base64url.decode(presented.tag);
@@ -77,7 +90,7 @@ async function sealingKey(parentToken: string): Promise<CryptoKey> {
   );
 }
 
-/** Encrypts the child token under a key only the parent token's holder can derive. */
+/** Encrypts the child token under a key only the parent token's holder can derive (how rotations before child derivation kept it; tests build such rows). */
 export async function sealChildToken(parentToken: string, childToken: string): Promise<string> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ciphertext = await crypto.subtle.encrypt({ name: "AES-GCM", iv }, await sealingKey(parentToken), encoder.encode(childToken));

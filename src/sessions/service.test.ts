@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CLIENT, unitServices } from "../../test/unit";
+import { getRefreshTokenKeys, type RefreshTokenKeys } from "../keys/refresh-token-keys";
 import { hashRefreshToken, mintRefreshToken, parseRefreshToken } from "./refresh-token";
 
 const GRACE_MS = 10_000;
@@ -63,6 +64,33 @@ describe("grace window", () => {
     expect(c.family()).toMatchObject({ generation: 1, revokedAt: null });
     expect(c.storage.telemetry.map((p) => p.outcome)).toEqual(["rotated", "grace_retry"]);
     expect((await c.refresh(first.refreshToken)).familyId).toBe(c.session.familyId);
+  });
+
+  it("nothing of the child but its hash is stored: the retry derives it again from the parent", async () => {
+    const c = await chain();
+    const first = await c.rotate();
+    const secret = first.refreshToken.split(".")[2]!;
+    expect(c.family().sealedToken).toBeNull();
+    expect(JSON.stringify(c.family())).not.toContain(secret);
+    c.clock.advance(GRACE_MS - 1);
+    expect((await c.refresh(c.tokens[0])).refreshToken).toBe(first.refreshToken);
+  });
+
+  it("a REFRESH_TOKEN_KEY rotation inside the window: the parent still gets the same child, made under the now previous key", async () => {
+    const keyText = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const before = keyText();
+    let keys: RefreshTokenKeys = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: before });
+    const c = await chain({ refreshKeys: async () => keys });
+    const first = await c.rotate();
+    keys = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: keyText(), PREVIOUS_REFRESH_TOKEN_KEY: before });
+    c.clock.advance(1_000);
+    const retry = await c.refresh(c.tokens[0]);
+    expect(retry).toMatchObject({ refreshToken: first.refreshToken, accessToken: first.accessToken });
+    expect(c.family()).toMatchObject({ generation: 1, revokedAt: null });
+    // Once the old key is dropped, the child is no longer authentic: refused, nothing revoked.
+    keys = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: keyText() });
+    await expect(c.refresh(first.refreshToken)).rejects.toMatchObject(invalidGrant);
+    expect(c.family().revokedAt).toBeNull();
   });
 
   it("once the window has passed, the parent is reuse: the family is revoked with one KV write", async () => {

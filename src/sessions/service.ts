@@ -12,12 +12,12 @@ import { isApiKeyToken, type AccessTokenClaims, type TokenService } from "../tok
 import { currentTokenExpiresAt, isLive, livenessBounds } from "./liveness";
 import {
   accessTokenIdOf,
+  deriveChildToken,
   hashRefreshToken,
   isAuthentic,
   mintRefreshToken,
   openChildToken,
   parseRefreshToken,
-  sealChildToken,
   type PresentedRefreshToken,
 } from "./refresh-token";
 
@@ -116,8 +116,8 @@ export function createSessionService(deps: SessionDeps) {
       throw invalidGrant();
     }
     // A concurrent loser took `at` before the winner did: a child "from the future" is in the window.
-    if (position === "parent" && config.refreshGraceMs > 0 && at - family.rotatedAt < config.refreshGraceMs && family.sealedToken) {
-      const child = await openChildToken(presented.token, family.sealedToken);
+    if (position === "parent" && config.refreshGraceMs > 0 && at - family.rotatedAt < config.refreshGraceMs) {
+      const child = await childOf(presented.token, family);
       if (child) {
         telemetry.record({ outcome: "grace_retry", ...point });
         return issuedFromRetry(child, family);
@@ -127,6 +127,17 @@ export function createSessionService(deps: SessionDeps) {
     await revoke(familyId, family.userId, "reuse_detected", { type: "reuse_detected", userId: family.userId, sessionId: familyId, ...client, detail });
     telemetry.record({ outcome: "reuse_detected", ...point });
     throw invalidGrant("The refresh token was already used; the session has been revoked.");
+  }
+
+  /** The family's current token, from its parent: derived again (or opened, for a rotation from before derivation). */
+  async function childOf(parentToken: string, family: FamilyState): Promise<string | undefined> {
+    if (family.sealedToken) return openChildToken(parentToken, family.sealedToken);
+    // The key that derived it may have become the previous one since: the stored hash tells which.
+    for (const key of (await deps.refreshKeys()).accepted) {
+      const child = await deriveChildToken(key, parentToken, family.id, family.generation);
+      if ((await hashRefreshToken(child)) === family.tokenHash) return child;
+    }
+    return undefined;
   }
 
   async function issuedFromRetry(child: string, family: FamilyState): Promise<IssuedSession> {
@@ -190,9 +201,9 @@ export function createSessionService(deps: SessionDeps) {
       }
       // A rotation commits: everything the answer needs must be usable before it.
       await tokens.ensureSigningKey();
-      const child = await mintRefreshToken(await deps.refreshKeys(), familyId, generation + 1);
-      const [childHash, sealedChild] = await Promise.all([hashRefreshToken(child), sealChildToken(presented.token, child)]);
-      const rotated = await families.rotate({ familyId, generation, presentedHash, childHash, sealedChild, clientId, live: livenessBounds(config, at) });
+      const child = await deriveChildToken((await deps.refreshKeys()).current, presented.token, familyId, generation + 1);
+      const childHash = await hashRefreshToken(child);
+      const rotated = await families.rotate({ familyId, generation, presentedHash, childHash, clientId, live: livenessBounds(config, at) });
       if (!rotated) return answerUnrotated(presented, presentedHash, familyId, request, at);
       telemetry.record({ outcome: "rotated", userId: rotated.subject.userId, familyId, clientId: rotated.clientId, generation: generation + 1, ...client });
       const access = await accessTokenFor(child, rotated.subject, familyId, rotated.clientId, at);

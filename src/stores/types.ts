@@ -58,6 +58,7 @@ export interface FamilyRecord {
   generation: number;
   tokenHash: string | null;
   previousHash: string | null;
+  /** Only families last rotated before children were derived: the current token, sealed under its parent. */
   sealedToken: string | null;
   rotatedAt: number;
   revokedAt: number | null;
@@ -85,7 +86,6 @@ export interface Rotation {
   generation: number;
   presentedHash: string;
   childHash: string;
-  sealedChild: string;
   live: LivenessBounds;
   /** When given, the family must belong to this client (RFC 6749 section 6). */
   clientId?: string;

@@ -135,7 +135,7 @@ export const MUTATIONS = [
     id: "R14",
     file: "src/sessions/service.ts",
     what: "the grace window never ends (the parent is never reuse)",
-    replace: [["at - family.rotatedAt < config.refreshGraceMs && family.sealedToken", "family.sealedToken"]],
+    replace: [["config.refreshGraceMs > 0 && at - family.rotatedAt < config.refreshGraceMs) {", "config.refreshGraceMs > 0) {"]],
     killers: [{ file: "test/refresh-reuse.test.ts", test: "replaying the parent after the grace window revokes the family" }],
   },
   {
@@ -232,6 +232,13 @@ export const MUTATIONS = [
   },
 
   // More security-relevant lines the suite guards (beyond the review's list).
+  {
+    id: "S12",
+    file: "src/sessions/refresh-token.ts",
+    what: "a child no longer depends on its parent token (the grace retry would hand the child to any token of that generation)",
+    replace: [["encoder.encode(`child\\u0000${parentToken}`)", "encoder.encode(`child\\u0000${familyId}.${generation}`)"]],
+    killers: [{ file: "src/sessions/refresh-token.test.ts", test: "a child is derived from its parent" }],
+  },
   {
     id: "S1",
     file: "src/stores/d1/families.ts",

@@ -42,7 +42,8 @@ function preparedFor(db: Database) {
         generation: sql`${sessions.generation} + 1`,
         tokenHash: sql`${sql.placeholder("childHash")}`,
         previousHash: sql`${sessions.tokenHash}`,
-        sealedToken: sql`${sql.placeholder("sealedChild")}`,
+        // The child is derived from its parent now: a seal left by an older rotation goes.
+        sealedToken: null,
         rotatedAt: sql`${sql.placeholder("now")}`,
       })
       .where(
@@ -102,14 +103,13 @@ export class D1FamilyStore implements FamilyStore {
   constructor(private readonly databases: Databases) {}
 
   async rotate(rotation: Rotation) {
-    const { familyId, generation, presentedHash, childHash, sealedChild, live, clientId } = rotation;
+    const { familyId, generation, presentedHash, childHash, live, clientId } = rotation;
     const row = await guardStorage(() =>
       queriesOf(this.databases.forKey(familyId)).rotate.get({
         familyId,
         generation,
         presentedHash,
         childHash,
-        sealedChild,
         clientId: clientId ?? null,
         now: live.now,
         lastUsedAfter: live.lastUsedAfter,

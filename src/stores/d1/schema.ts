@@ -65,7 +65,7 @@ export const sessions = sqliteTable(
     tokenHash: text("token_hash"),
     /** SHA-256 of its parent, which may retry inside the grace window. */
     previousHash: text("previous_hash"),
-    /** The current token, sealed (AES-GCM) under a key derived from its parent token. */
+    /** Only in families last rotated before children were derived from their parent (src/sessions/refresh-token.ts): the current token, sealed (AES-GCM) under a key derived from its parent token. The next rotation clears it. */
     sealedToken: text("sealed_token"),
     /** When the current token was issued: the family's last use. */
     rotatedAt: integer("rotated_at").notNull().default(0),
