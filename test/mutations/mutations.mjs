@@ -233,13 +233,6 @@ export const MUTATIONS = [
 
   // More security-relevant lines the suite guards (beyond the review's list).
   {
-    id: "S12",
-    file: "src/sessions/refresh-token.ts",
-    what: "a child no longer depends on its parent token (the grace retry would hand the child to any token of that generation)",
-    replace: [["encoder.encode(`child\\u0000${parentToken}`)", "encoder.encode(`child\\u0000${familyId}.${generation}`)"]],
-    killers: [{ file: "src/sessions/refresh-token.test.ts", test: "a child is derived from its parent" }],
-  },
-  {
     id: "S1",
     file: "src/stores/d1/families.ts",
     what: "a rotation does not require a live family (expired, idle or revoked families rotate)",
@@ -330,6 +323,13 @@ export const MUTATIONS = [
     what: "introspection skips the KV revocation check (an access token revoked alone stays active)",
     replace: [["if (!claims || (await revocation.isRevoked(claims))) return undefined;", "if (!claims) return undefined;"]],
     killers: [{ file: "test/introspection.test.ts", test: "answers only {active: false}" }],
+  },
+  {
+    id: "S12",
+    file: "src/sessions/refresh-token.ts",
+    what: "a child no longer depends on its parent token (the grace retry would hand the child to any token of that generation)",
+    replace: [["encoder.encode(`child\\u0000${parentToken}`)", "encoder.encode(`child\\u0000${familyId}.${generation}`)"]],
+    killers: [{ file: "src/sessions/refresh-token.test.ts", test: "a child is derived from its parent" }],
   },
 
   // The review's fixes 1-9, each undone.
