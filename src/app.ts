@@ -41,8 +41,14 @@ const HTML_ONLY_HEADERS_OFF = {
 
 // Public JSON documents fetched by every verifier (and the API description, read by tools): readable
 // cross-origin, and no headers beyond those that matter for them (extra ones add bytes to the hottest
-// response for nothing).
-const publicDocumentHeaders = secureHeaders({ ...HTML_ONLY_HEADERS_OFF, crossOriginResourcePolicy: "cross-origin", referrerPolicy: false, xFrameOptions: false });
+// response for nothing). No HSTS: servers fetch these, and browsers get it from every API answer.
+const publicDocumentHeaders = secureHeaders({
+  ...HTML_ONLY_HEADERS_OFF,
+  crossOriginResourcePolicy: "cross-origin",
+  referrerPolicy: false,
+  strictTransportSecurity: false,
+  xFrameOptions: false,
+});
 app.use("/.well-known/*", publicDocumentHeaders);
 app.use(OPENAPI_PATH, publicDocumentHeaders);
 // The API answers JSON to scripts, never pages: OWASP's set for REST APIs (nothing may frame, run or

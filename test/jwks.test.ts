@@ -84,7 +84,11 @@ describe("GET /.well-known/openid-configuration", () => {
 
 describe("security headers", () => {
   it("lets other origins read the JWKS but keeps the API same-origin by default", async () => {
-    expect((await call("/.well-known/jwks.json")).headers.get("Cross-Origin-Resource-Policy")).toBe("cross-origin");
+    const jwks = await call("/.well-known/jwks.json");
+    expect(jwks.headers.get("Cross-Origin-Resource-Policy")).toBe("cross-origin");
+    expect(jwks.headers.get("X-Content-Type-Options")).toBe("nosniff");
+    // The hottest answer carries only the headers that matter to its readers (servers, mostly).
+    expect(jwks.headers.get("Strict-Transport-Security")).toBeNull();
     const health = await call("/health");
     expect(health.headers.get("Cross-Origin-Resource-Policy")).toBe("same-origin");
     expect(health.headers.get("X-Content-Type-Options")).toBe("nosniff");
