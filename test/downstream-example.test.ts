@@ -5,27 +5,20 @@
  * admin granted the role and the user refreshed, a logout seen at once where the route introspects,
  * and every forged token the service refuses refused downstream too.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { importPKCS8, type JWK } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../examples/downstream/src/app";
+import { createDownstream } from "./downstream";
 import { forgeTokens } from "./fixtures/forged-tokens";
 import { bearer, call, callWith, me, register, rotate } from "./helpers";
 
-const ISSUER = env.ISSUER ?? "http://localhost:8787";
 const FORBIDDEN = { error: "insufficient_scope", error_description: "insufficient permissions" };
 const adminApi = (method: string, path: string) =>
   callWith({ ADMIN_API_TOKEN: "test-admin-token" }, path, { method, headers: bearer("test-admin-token") });
 
-let downstream: ReturnType<typeof createApp>;
+let downstream: ReturnType<typeof createDownstream>;
 beforeAll(() => {
-  downstream = createApp({
-    issuer: ISSUER,
-    audience: env.AUDIENCE ?? ISSUER,
-    allowedOrigin: "http://localhost:5173",
-    introspection: { clientId: "billing-api", clientSecret: env.TEST_RESOURCE_SERVER_SECRET },
-    fetch: (url, init) => exports.default.fetch(new Request(url, init)),
-  });
+  downstream = createDownstream();
 });
 
 const get = (path: string, token: string) => downstream.request(path, { headers: bearer(token) });

@@ -3,25 +3,18 @@
  * (/admin/service-accounts/:name/api-keys), for service-to-service calls. Their tokens say
  * `sub: "svc:<name>"`. Runs with one and with two databases.
  */
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createApp } from "../examples/downstream/src/app";
+import { createDownstream } from "./downstream";
 import { admin, exchange, keyRow, keyToken, KEY_SHAPE, type CreatedKey } from "./api-keys";
 import { allRows } from "./databases";
 import { expectError } from "./hardening";
 import { bearer, call, callWith, decodePayload, me, register, rotate } from "./helpers";
 
-const ISSUER = env.ISSUER ?? "http://localhost:8787";
 const CALLER = { "CF-Connecting-IP": "192.0.2.77", "User-Agent": "ops-cli/2.0" };
-let downstream: ReturnType<typeof createApp>;
+let downstream: ReturnType<typeof createDownstream>;
 beforeAll(() => {
-  downstream = createApp({
-    issuer: ISSUER,
-    audience: env.AUDIENCE ?? ISSUER,
-    allowedOrigin: "http://localhost:5173",
-    introspection: { clientId: "billing-api", clientSecret: env.TEST_RESOURCE_SERVER_SECRET },
-    fetch: (url, init) => exports.default.fetch(new Request(url, init)),
-  });
+  downstream = createDownstream();
 });
 
 let counter = 0;

@@ -4,6 +4,7 @@
  * never reaches the event log or the "last answer" box.
  */
 import type { ApiKey, AuthClient, CreatedApiKey } from "@edge-token-service/client";
+import { revocableRow } from "./table-row.js";
 
 interface Page {
   $: <T extends HTMLElement = HTMLElement>(id: string) => T;
@@ -34,28 +35,15 @@ export function setUpApiKeys(client: AuthClient, { $, action, showValue }: Page)
   }
 
   function keyRow(key: ApiKey): HTMLTableRowElement {
-    const row = document.createElement("tr");
-    row.dataset.keyId = key.id;
     const expired = key.expires_at !== null && Date.parse(key.expires_at) <= Date.now();
     const cells = [key.name, `${key.prefix}…`, key.scopes.join(" ") || "(none)", key.created_at, key.last_used_at ?? "never", expired ? `expired ${key.expires_at}` : key.expires_at ?? "never"];
-    for (const text of cells) {
-      const cell = document.createElement("td");
-      cell.textContent = text;
-      row.append(cell);
-    }
-    const revoke = document.createElement("button");
-    revoke.textContent = "Revoke";
-    revoke.className = "revoke-key";
-    revoke.addEventListener("click", () => {
-      void (async () => {
-        await client.revokeApiKey(key.id);
-        showValue(`revokeApiKey(${key.id})`, "done: the key and its access tokens are refused");
-        await listKeys();
-      })().catch((err: unknown) => showValue("revokeApiKey() failed", String(err)));
-    });
-    const cell = document.createElement("td");
-    cell.append(revoke);
-    row.append(cell);
+    const revoke = async () => {
+      await client.revokeApiKey(key.id);
+      showValue(`revokeApiKey(${key.id})`, "done: the key and its access tokens are refused");
+      await listKeys();
+    };
+    const row = revocableRow(cells, "revoke-key", revoke, (err) => showValue("revokeApiKey() failed", String(err)));
+    row.dataset.keyId = key.id;
     return row;
   }
 

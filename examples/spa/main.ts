@@ -1,6 +1,7 @@
 /** The example SPA: every call to the service goes through the client package. */
 import { AuthClient, AuthClientError, readLinkToken, type AuthEvent, type LinkPage, type Session, type SessionInfo } from "@edge-token-service/client";
 import { setUpApiKeys } from "./api-keys.js";
+import { revocableRow } from "./table-row.js";
 
 // Substituted by esbuild at bundle time (serve.mjs).
 declare const AUTH_URL: string;
@@ -177,26 +178,13 @@ async function listSessions() {
 }
 
 function sessionRow(s: SessionInfo): HTMLTableRowElement {
-  const row = document.createElement("tr");
+  const revoke = async () => {
+    await client.revokeSession(s.id); // the current one signs this browser out
+    showValue(`revokeSession(${s.id})`, "done");
+    if (!s.current) await listSessions();
+  };
+  const row = revocableRow([s.id + (s.current ? " (this one)" : ""), s.created_at, s.last_used_at, s.user_agent ?? ""], "revoke", revoke, showError);
   row.dataset.sessionId = s.id;
-  for (const text of [s.id + (s.current ? " (this one)" : ""), s.created_at, s.last_used_at, s.user_agent ?? ""]) {
-    const cell = document.createElement("td");
-    cell.textContent = text;
-    row.append(cell);
-  }
-  const revoke = document.createElement("button");
-  revoke.textContent = "Revoke";
-  revoke.className = "revoke";
-  revoke.addEventListener("click", () => {
-    void (async () => {
-      await client.revokeSession(s.id); // the current one signs this browser out
-      showValue(`revokeSession(${s.id})`, "done");
-      if (!s.current) await listSessions();
-    })().catch(showError);
-  });
-  const cell = document.createElement("td");
-  cell.append(revoke);
-  row.append(cell);
   return row;
 }
 
