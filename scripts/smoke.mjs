@@ -110,7 +110,7 @@ async function run() {
     return `issuer ${d.issuer}${d.issuer === base ? "" : ` (differs from the base URL ${base})`}`;
   });
 
-  // The API description is a static asset (public/): this fails when a deploy left it behind.
+  // The API description is bundled (src/routes/openapi.generated.ts): served with the issuer as its server.
   await step("GET /openapi.json", async () => {
     const res = await http("GET", "/openapi.json");
     expectStatus(res, 200, "openapi");
@@ -146,6 +146,13 @@ async function run() {
     });
     return { payload, protectedHeader };
   };
+
+  // The list lives in D1 (migration 0006): an empty or missing table would let every password through.
+  await step("POST /auth/register with a common password: 400", async () => {
+    const res = await http("POST", "/auth/register", { body: { email: `common-${email}`, password: "password123" } });
+    expectStatus(res, 400, "common password");
+    check(/common/.test(res.json?.error_description ?? ""), `common password: ${res.json?.error_description}`);
+  });
 
   await step("POST /auth/register", async () => {
     const res = await http("POST", "/auth/register", { body: { email, password } });

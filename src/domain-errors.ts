@@ -26,6 +26,8 @@ export type ErrorCode =
   | "storage_unavailable"
   /** The email could not be handed to the Email Service: nothing was left half-done. */
   | "email_unavailable"
+  /** A grace retry whose child this isolate cannot rebuild yet (a key change rolling out): nothing changed. */
+  | "retry_later"
   /** A required setting or secret is missing or unusable. */
   | "misconfigured"
   // Raised by the HTTP layer itself:
@@ -40,7 +42,7 @@ export type ErrorCode =
 export interface ErrorDetail {
   /** The input field at fault (invalid_request). */
   field?: string;
-  /** Seconds after which a retry may succeed (rate_limited, storage_unavailable). */
+  /** Seconds after which a retry may succeed (rate_limited, storage_unavailable, retry_later). */
   retryAfterSeconds?: number;
   /** Methods a path accepts (method_not_allowed). */
   allow?: string;

@@ -55,6 +55,7 @@ export const HTTP_ANSWERS: Record<ErrorCode, HttpAnswer> = {
   rate_limited: { status: 429, error: "rate_limited", headers: retryAfter },
   storage_unavailable: { status: 503, error: "temporarily_unavailable", headers: retryAfter },
   email_unavailable: { status: 503, error: "temporarily_unavailable", headers: retryAfter },
+  retry_later: { status: 503, error: "temporarily_unavailable", headers: retryAfter },
   misconfigured: { status: 500, error: "server_error", description: "The service is misconfigured." },
   internal_error: { status: 500, error: "server_error", description: "Internal error." },
 };
@@ -108,6 +109,7 @@ function logFailure(err: DomainError, c: Context<AppEnv>) {
   const events: Partial<Record<ErrorCode, string>> = {
     storage_unavailable: "storage_unavailable",
     email_unavailable: "email_unavailable",
+    retry_later: "grace_retry_unavailable",
     misconfigured: "configuration_error",
   };
   console.error(

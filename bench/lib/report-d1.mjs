@@ -67,7 +67,7 @@ export function rowBytesTable(meter) {
     `| row (${int(r.copies)} copies of one the service wrote, fresh random keys, in ${r.database}) | bytes per row, indexes and page overhead included |`,
     "| --- | ---: |",
     `| \`users\` (one account) | ${fmt(r.users.bytesPerRow, 0)} |`,
-    `| \`sessions\` (one family, after rotations: both hashes and the sealed child set) | ${fmt(r.sessions.bytesPerRow, 0)} |`,
+    `| \`sessions\` (one family, after rotations: both hashes and the child's nonce set) | ${fmt(r.sessions.bytesPerRow, 0)} |`,
     `| \`auth_events\` (one \`login\` event, browser user agent) | ${fmt(r.auth_events.bytesPerRow, 0)} |`,
   ].join("\n");
 }

@@ -30,6 +30,7 @@ const ERROR_MEANINGS: Record<ErrorCode, string> = {
   rate_limited: "too many requests; retry after Retry-After seconds",
   storage_unavailable: "D1 or KV failed; nothing changed; retry after Retry-After seconds",
   email_unavailable: "the email could not be sent; nothing changed; retry after Retry-After seconds",
+  retry_later: "a retry of a refresh token that was just rotated, which this location cannot answer yet (a key change rolling out); nothing changed; retry after Retry-After seconds",
   invalid_origin: "a request carrying the refresh cookie from an origin that is not allowed, or not JSON",
   payload_too_large: "the body exceeds 8 KiB",
   method_not_allowed: "the path does not take this method",

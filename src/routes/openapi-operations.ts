@@ -46,7 +46,7 @@ export const OPERATIONS: Operation[] = [
     security: [["refreshCookie"], []],
     body: { name: "RefreshRequest", schema: RefreshBody },
     answers: [json(answers.TokenAnswer, "Rotated", 200, setsCookie)],
-    errors: ["invalid_grant", "invalid_client"],
+    errors: ["invalid_grant", "invalid_client", "retry_later"],
   },
   {
     method: "post", path: "/auth/logout", operationId: "logout", tag: "auth",
@@ -152,7 +152,7 @@ export const OPERATIONS: Operation[] = [
     security: [["apiKeyBasic"], []],
     body: { name: "TokenRequest", schema: TokenRequest, type: "form" },
     answers: [json(answers.TokenAnswer)],
-    errors: ["invalid_grant", "invalid_client", "invalid_scope", "unsupported_grant_type"],
+    errors: ["invalid_grant", "invalid_client", "invalid_scope", "unsupported_grant_type", "retry_later"],
   },
   {
     method: "post", path: "/oauth/revoke", operationId: "revoke", tag: "oauth",

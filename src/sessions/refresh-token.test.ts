@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getRefreshTokenKeys } from "../keys/refresh-token-keys";
-import { accessTokenIdOf, deriveChildToken, hashRefreshToken, isAuthentic, mintRefreshToken, openChildToken, parseRefreshToken, sealChildToken } from "./refresh-token";
+import { accessTokenIdOf, deriveChildToken, hashRefreshToken, isAuthentic, mintRefreshToken, newChildNonce, openChildToken, parseRefreshToken, sealChildToken } from "./refresh-token";
 
 const FAMILY = "0b9e4c1e-5f0a-4c9e-9a51-2f4d7c1e8a11";
 const newKey = () => crypto.getRandomValues(new Uint8Array(32)).reduce((s, b) => s + String.fromCharCode(b), "");
@@ -52,20 +52,24 @@ describe("refresh tokens", () => {
     expect(parseRefreshToken("A".repeat(43))).toEqual({ kind: "legacy", token: "A".repeat(43) });
   });
 
-  it("a child is derived from its parent: the same parent and key give the same authentic child, any other gives another", async () => {
+  it("a child is derived from its parent and the rotation's nonce: the same three and key give the same authentic child, any other gives another", async () => {
     const keys = await getRefreshTokenKeys(env);
     const parent = await mintRefreshToken(keys, FAMILY, 4);
-    const child = await deriveChildToken(keys.current, parent, FAMILY, 5);
+    const nonce = newChildNonce();
+    const child = await deriveChildToken(keys.current, nonce, parent, FAMILY, 5);
     expect(child).toMatch(/^[0-9a-f-]{36}\.5\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
-    expect(await deriveChildToken(keys.current, parent, FAMILY, 5)).toBe(child);
+    expect(await deriveChildToken(keys.current, nonce, parent, FAMILY, 5)).toBe(child);
     const parsed = parseRefreshToken(child)!;
     expect(parsed.kind === "family" && (await isAuthentic(keys, parsed))).toBe(true);
     const secretOf = (token: string) => token.split(".")[2];
-    expect(secretOf(await deriveChildToken(keys.current, await mintRefreshToken(keys, FAMILY, 4), FAMILY, 5))).not.toBe(secretOf(child));
-    const other = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: keyText() });
-    expect(secretOf(await deriveChildToken(other.current, parent, FAMILY, 5))).not.toBe(secretOf(child));
-    // The secret is no function of the parent alone (a MAC under the key, not a hash).
-    expect(secretOf(child)).not.toBe((await hashRefreshToken(`child\u0000${parent}`)));
+    const others = [
+      await deriveChildToken(keys.current, nonce, await mintRefreshToken(keys, FAMILY, 4), FAMILY, 5),
+      await deriveChildToken(keys.current, newChildNonce(), parent, FAMILY, 5),
+      await deriveChildToken((await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: keyText() })).current, nonce, parent, FAMILY, 5),
+    ];
+    for (const other of others) expect(secretOf(other)).not.toBe(secretOf(child));
+    expect(newChildNonce()).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(newChildNonce()).not.toBe(nonce);
   });
 
   it("the sealed child (families rotated before derivation) opens with its parent only", async () => {

@@ -1,14 +1,17 @@
 /**
- * Refresh tokens: `<family id>.<generation>.<secret>.<tag>`, where the secret is 256 random bits and
- * the tag a MAC (HMAC-SHA-256, 128 bits) of the rest under REFRESH_TOKEN_KEY. The tag proves that the
+ * Refresh tokens: `<family id>.<generation>.<secret>.<tag>`, where the secret is 256 bits (random at
+ * login, derived at each rotation: below) and the tag a MAC (HMAC-SHA-256, 128 bits) of the rest under REFRESH_TOKEN_KEY. The tag proves that the
  * service issued a token of any generation without storing one row per token; D1 keeps only the
  * SHA-256 of the current token and of its parent. A token from before the one-row-per-family
  * upgrade is 43 base64url characters (256 random bits) and is looked up by its hash.
  *
  * A rotated-away parent gets its child again during the grace window: the child's secret is a MAC
- * of the parent token under REFRESH_TOKEN_KEY, so the service derives the same child from the same
- * parent, and nothing of it is stored. Families rotated before that (until the next rotation) hold
- * their child sealed (AES-GCM) under a key derived (HKDF) from the parent token instead.
+ * under REFRESH_TOKEN_KEY of the parent token and a random nonce drawn at that rotation (kept in the
+ * family's row until the next one), so the service derives the same child from the same parent, and
+ * nothing of the child is stored. The nonce keeps the chain from being walked forward: the key and
+ * an older token are not enough to compute the live one, since every earlier nonce is gone.
+ * Families rotated before derivation hold their child sealed (AES-GCM) under a key derived (HKDF)
+ * from the parent token instead, until their next rotation.
  */
 import { base64url } from "jose";
 import type { RefreshTokenKeys } from "../keys/refresh-token-keys";
@@ -21,6 +24,7 @@ const FAMILY_TOKEN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 const LEGACY_TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const SECRET_BYTES = 32;
 const TAG_BYTES = 16;
+const NONCE_BYTES = 16;
 const SEAL_INFO = new TextEncoder().encode("edge-token-service/refresh-child/v1");
 const encoder = new TextEncoder();
 
@@ -45,13 +49,17 @@ export async function mintRefreshToken(keys: RefreshTokenKeys, familyId: string,
   return `${signed}.${base64url.encode(await tagOf(keys.current, signed))}`;
 }
 
+/** A fresh nonce for a rotation: 128 random bits, base64url. */
+export const newChildNonce = (): string => base64url.encode(crypto.getRandomValues(new Uint8Array(NONCE_BYTES)));
+
 /**
- * The child of `parentToken` in the family: its secret is HMAC(key, "child" NUL parent), so the same
- * parent and key always give the same child (a grace retry), and nobody without the key can compute
- * it from a parent. The MAC inputs cannot collide with a tag's, which start with the family id.
+ * The child of `parentToken` in the family: its secret is HMAC(key, "child" NUL nonce NUL parent),
+ * so the same parent, nonce and key always give the same child (a grace retry), and nobody without
+ * the key and the nonce can compute it. The MAC inputs cannot collide with a tag's, which start with
+ * the family id.
  */
-export async function deriveChildToken(key: CryptoKey, parentToken: string, familyId: string, generation: number): Promise<string> {
-  const secret = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`child\u0000${parentToken}`)));
+export async function deriveChildToken(key: CryptoKey, nonce: string, parentToken: string, familyId: string, generation: number): Promise<string> {
+  const secret = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`child\u0000${nonce}\u0000${parentToken}`)));
   const signed = `${familyId}.${generation}.${base64url.encode(secret)}`;
   return `${signed}.${base64url.encode(await tagOf(key, signed))}`;
 }

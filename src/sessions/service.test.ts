@@ -1,7 +1,8 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLIENT, unitServices } from "../../test/unit";
 import { getRefreshTokenKeys, type RefreshTokenKeys } from "../keys/refresh-token-keys";
-import { hashRefreshToken, mintRefreshToken, parseRefreshToken } from "./refresh-token";
+import { deriveChildToken, hashRefreshToken, mintRefreshToken, parseRefreshToken } from "./refresh-token";
 
 const GRACE_MS = 10_000;
 
@@ -91,6 +92,39 @@ describe("grace window", () => {
     keys = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: keyText() });
     await expect(c.refresh(first.refreshToken)).rejects.toMatchObject(invalidGrant);
     expect(c.family().revokedAt).toBeNull();
+  });
+
+  it("a retry that lands where the new REFRESH_TOKEN_KEY has not arrived yet: 503 retry_later, never a revocation", async () => {
+    const keyText = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const old = keyText();
+    const rolledOut = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: keyText(), PREVIOUS_REFRESH_TOKEN_KEY: old });
+    const stale = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: old });
+    let keys = stale;
+    const c = await chain({ refreshKeys: async () => keys });
+    keys = rolledOut; // this rotation runs where the new key is current
+    const first = await c.rotate();
+    keys = stale; // the retry lands where only the old key is known
+    c.clock.advance(1_000);
+    await expect(c.refresh(c.tokens[0])).rejects.toMatchObject({ code: "retry_later", detail: { retryAfterSeconds: 1 } });
+    expect(c.family()).toMatchObject({ generation: 1, revokedAt: null });
+    keys = rolledOut;
+    expect((await c.refresh(c.tokens[0])).refreshToken).toBe(first.refreshToken);
+  });
+
+  it("the key and an older token (and the row) are not enough to compute the live token: each rotation's nonce is gone with it", async () => {
+    const c = await chain();
+    await c.rotate();
+    await c.rotate();
+    const keys = await getRefreshTokenKeys(env);
+    const { childNonce, generation } = c.family();
+    // Everything a thief with the key, a D1 dump and the first token could try:
+    const tries = [
+      await deriveChildToken(keys.current, childNonce!, c.tokens[0]!, c.session.familyId, generation),
+      await deriveChildToken(keys.current, childNonce!, await deriveChildToken(keys.current, childNonce!, c.tokens[0]!, c.session.familyId, 1), c.session.familyId, generation),
+    ];
+    for (const guess of tries) expect(guess).not.toBe(c.tokens[2]);
+    // Only the parent with this nonce gives it (the grace retry).
+    expect(await deriveChildToken(keys.current, childNonce!, c.tokens[1]!, c.session.familyId, generation)).toBe(c.tokens[2]);
   });
 
   it("once the window has passed, the parent is reuse: the family is revoked with one KV write", async () => {

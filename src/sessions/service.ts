@@ -16,6 +16,7 @@ import {
   hashRefreshToken,
   isAuthentic,
   mintRefreshToken,
+  newChildNonce,
   openChildToken,
   parseRefreshToken,
   type PresentedRefreshToken,
@@ -118,10 +119,14 @@ export function createSessionService(deps: SessionDeps) {
     // A concurrent loser took `at` before the winner did: a child "from the future" is in the window.
     if (position === "parent" && config.refreshGraceMs > 0 && at - family.rotatedAt < config.refreshGraceMs) {
       const child = await childOf(presented.token, family);
-      if (child) {
-        telemetry.record({ outcome: "grace_retry", ...point });
-        return issuedFromRetry(child, family);
+      if (!child) {
+        // Derived under a key this isolate does not hold yet (a REFRESH_TOKEN_KEY change rolling
+        // out): never a reuse inside the window; a retry in a moment finds the key.
+        telemetry.record({ outcome: "refused", ...point });
+        throw new DomainError("retry_later", "The session was just refreshed; retry in a moment.", { retryAfterSeconds: 1 });
       }
+      telemetry.record({ outcome: "grace_retry", ...point });
+      return issuedFromRetry(child, family);
     }
     const detail = position === "parent" ? "parent_replayed_after_grace" : "ancestor_replayed";
     await revoke(familyId, family.userId, "reuse_detected", { type: "reuse_detected", userId: family.userId, sessionId: familyId, ...client, detail });
@@ -132,9 +137,10 @@ export function createSessionService(deps: SessionDeps) {
   /** The family's current token, from its parent: derived again (or opened, for a rotation from before derivation). */
   async function childOf(parentToken: string, family: FamilyState): Promise<string | undefined> {
     if (family.sealedToken) return openChildToken(parentToken, family.sealedToken);
+    if (!family.childNonce) return undefined;
     // The key that derived it may have become the previous one since: the stored hash tells which.
     for (const key of (await deps.refreshKeys()).accepted) {
-      const child = await deriveChildToken(key, parentToken, family.id, family.generation);
+      const child = await deriveChildToken(key, family.childNonce, parentToken, family.id, family.generation);
       if ((await hashRefreshToken(child)) === family.tokenHash) return child;
     }
     return undefined;
@@ -201,9 +207,10 @@ export function createSessionService(deps: SessionDeps) {
       }
       // A rotation commits: everything the answer needs must be usable before it.
       await tokens.ensureSigningKey();
-      const child = await deriveChildToken((await deps.refreshKeys()).current, presented.token, familyId, generation + 1);
+      const childNonce = newChildNonce();
+      const child = await deriveChildToken((await deps.refreshKeys()).current, childNonce, presented.token, familyId, generation + 1);
       const childHash = await hashRefreshToken(child);
-      const rotated = await families.rotate({ familyId, generation, presentedHash, childHash, clientId, live: livenessBounds(config, at) });
+      const rotated = await families.rotate({ familyId, generation, presentedHash, childHash, childNonce, clientId, live: livenessBounds(config, at) });
       if (!rotated) return answerUnrotated(presented, presentedHash, familyId, request, at);
       telemetry.record({ outcome: "rotated", userId: rotated.subject.userId, familyId, clientId: rotated.clientId, generation: generation + 1, ...client });
       const access = await accessTokenFor(child, rotated.subject, familyId, rotated.clientId, at);

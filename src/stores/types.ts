@@ -60,6 +60,8 @@ export interface FamilyRecord {
   previousHash: string | null;
   /** Only families last rotated before children were derived: the current token, sealed under its parent. */
   sealedToken: string | null;
+  /** The nonce the current token was derived with from its parent; null at generation 0. */
+  childNonce: string | null;
   rotatedAt: number;
   revokedAt: number | null;
   userAgent: string | null;
@@ -86,6 +88,8 @@ export interface Rotation {
   generation: number;
   presentedHash: string;
   childHash: string;
+  /** Random, new at each rotation: the child is derived from the parent with it. */
+  childNonce: string;
   live: LivenessBounds;
   /** When given, the family must belong to this client (RFC 6749 section 6). */
   clientId?: string;

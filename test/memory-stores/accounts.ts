@@ -78,13 +78,13 @@ export class MemoryFamilyStore implements FamilyStore {
     };
   }
 
-  async rotate({ familyId, generation, presentedHash, childHash, live, clientId }: Rotation) {
+  async rotate({ familyId, generation, presentedHash, childHash, childNonce, live, clientId }: Rotation) {
     const family = this.storage.families.get(familyId);
     if (!family || family.generation !== generation || family.tokenHash !== presentedHash) return undefined;
     if (clientId !== undefined && family.clientId !== clientId) return undefined;
     const state = this.stateOf(family);
     if (!isLive({ ...family, userDisabledAt: state.userDisabledAt }, live)) return undefined;
-    Object.assign(family, { generation: generation + 1, previousHash: family.tokenHash, tokenHash: childHash, sealedToken: null, rotatedAt: live.now });
+    Object.assign(family, { generation: generation + 1, previousHash: family.tokenHash, tokenHash: childHash, sealedToken: null, childNonce, rotatedAt: live.now });
     return { subject: state.subject, clientId: family.clientId, expiresAt: family.expiresAt };
   }
 

@@ -57,7 +57,7 @@ export class MemoryStorage {
 }
 
 export function familyRow(family: NewFamily): StoredFamily {
-  return { ...family, generation: 0, previousHash: null, sealedToken: null, rotatedAt: family.createdAt, revokedAt: null, revokedReason: null };
+  return { ...family, generation: 0, previousHash: null, sealedToken: null, childNonce: null, rotatedAt: family.createdAt, revokedAt: null, revokedReason: null };
 }
 
 export function revokeInScope(storage: MemoryStorage, scope: FamilyScope, reason: string, now: number): string[] {
@@ -68,7 +68,7 @@ export function revokeInScope(storage: MemoryStorage, scope: FamilyScope, reason
         ? family.id === scope.familyId && (!scope.userId || family.userId === scope.userId)
         : family.userId === scope.userId && family.id !== scope.exceptFamilyId;
     if (!inScope || family.revokedAt !== null) continue;
-    Object.assign(family, { revokedAt: now, revokedReason: reason, tokenHash: null, previousHash: null, sealedToken: null });
+    Object.assign(family, { revokedAt: now, revokedReason: reason, tokenHash: null, previousHash: null, sealedToken: null, childNonce: null });
     revoked.push(family.id);
   }
   return revoked;

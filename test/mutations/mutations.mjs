@@ -328,8 +328,15 @@ export const MUTATIONS = [
     id: "S12",
     file: "src/sessions/refresh-token.ts",
     what: "a child no longer depends on its parent token (the grace retry would hand the child to any token of that generation)",
-    replace: [["encoder.encode(`child\\u0000${parentToken}`)", "encoder.encode(`child\\u0000${familyId}.${generation}`)"]],
-    killers: [{ file: "src/sessions/refresh-token.test.ts", test: "a child is derived from its parent" }],
+    replace: [["encoder.encode(`child\\u0000${nonce}\\u0000${parentToken}`)", "encoder.encode(`child\\u0000${nonce}\\u0000${familyId}.${generation}`)"]],
+    killers: [{ file: "src/sessions/refresh-token.test.ts", test: "a child is derived from its parent and the rotation's nonce" }],
+  },
+  {
+    id: "S13",
+    file: "src/sessions/refresh-token.ts",
+    what: "a child no longer depends on the rotation's nonce (the key and an older token would lead to the live one)",
+    replace: [["`child\\u0000${nonce}\\u0000${parentToken}`", "`child\\u0000${parentToken}`"]],
+    killers: [{ file: "src/sessions/service.test.ts", test: "the key and an older token (and the row) are not enough" }],
   },
 
   // The review's fixes 1-9, each undone.

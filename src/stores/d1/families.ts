@@ -21,6 +21,7 @@ const familyColumns = {
   tokenHash: sessions.tokenHash,
   previousHash: sessions.previousHash,
   sealedToken: sessions.sealedToken,
+  childNonce: sessions.childNonce,
   rotatedAt: sessions.rotatedAt,
   revokedAt: sessions.revokedAt,
   userAgent: sessions.userAgent,
@@ -42,8 +43,9 @@ function preparedFor(db: Database) {
         generation: sql`${sessions.generation} + 1`,
         tokenHash: sql`${sql.placeholder("childHash")}`,
         previousHash: sql`${sessions.tokenHash}`,
-        // The child is derived from its parent now: a seal left by an older rotation goes.
+        // The child is derived from its parent and this nonce now: a seal left by an older rotation goes.
         sealedToken: null,
+        childNonce: sql`${sql.placeholder("childNonce")}`,
         rotatedAt: sql`${sql.placeholder("now")}`,
       })
       .where(
@@ -94,7 +96,7 @@ function inScope(scope: FamilyScope) {
 export function revokeFamiliesStatement(db: Database, scope: FamilyScope, reason: string, now: number, onlyIf?: SQL) {
   return db
     .update(sessions)
-    .set({ revokedAt: now, revokedReason: reason, tokenHash: null, previousHash: null, sealedToken: null })
+    .set({ revokedAt: now, revokedReason: reason, tokenHash: null, previousHash: null, sealedToken: null, childNonce: null })
     .where(and(inScope(scope), isNull(sessions.revokedAt), onlyIf))
     .returning({ id: sessions.id });
 }
@@ -103,13 +105,14 @@ export class D1FamilyStore implements FamilyStore {
   constructor(private readonly databases: Databases) {}
 
   async rotate(rotation: Rotation) {
-    const { familyId, generation, presentedHash, childHash, live, clientId } = rotation;
+    const { familyId, generation, presentedHash, childHash, childNonce, live, clientId } = rotation;
     const row = await guardStorage(() =>
       queriesOf(this.databases.forKey(familyId)).rotate.get({
         familyId,
         generation,
         presentedHash,
         childHash,
+        childNonce,
         clientId: clientId ?? null,
         now: live.now,
         lastUsedAfter: live.lastUsedAfter,

@@ -45,8 +45,8 @@ export const userRoles = sqliteTable(
 
 /**
  * A refresh-token family (a session, one login on one device): one row whatever the number of
- * rotations. A rotation rewrites `generation`, `token_hash`, `previous_hash`, `sealed_token` and
- * `rotated_at` of this row in one conditional UPDATE. Its id is the access token's `sid`.
+ * rotations. A rotation rewrites `generation`, `token_hash`, `previous_hash`, `child_nonce` and
+ * `rotated_at` (and clears `sealed_token`) of this row in one conditional UPDATE. Its id is the access token's `sid`.
  */
 export const sessions = sqliteTable(
   "sessions",
@@ -65,8 +65,10 @@ export const sessions = sqliteTable(
     tokenHash: text("token_hash"),
     /** SHA-256 of its parent, which may retry inside the grace window. */
     previousHash: text("previous_hash"),
-    /** Only in families last rotated before children were derived from their parent (src/sessions/refresh-token.ts): the current token, sealed (AES-GCM) under a key derived from its parent token. The next rotation clears it. */
+    /** Only in families last rotated before children were derived (src/sessions/refresh-token.ts): the current token, sealed (AES-GCM) under a key derived from its parent token. The next rotation clears it. */
     sealedToken: text("sealed_token"),
+    /** The random nonce the current token was derived with (from its parent), for a grace retry; null at generation 0. */
+    childNonce: text("child_nonce"),
     /** When the current token was issued: the family's last use. */
     rotatedAt: integer("rotated_at").notNull().default(0),
     revokedAt: integer("revoked_at"),
