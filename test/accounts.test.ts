@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { hashPassword } from "../src/passwords";
-import { hashRefreshToken } from "../src/sessions/refresh-token";
 import { allRows, databaseOf } from "./databases";
 import { call, decodePayload, eventsOf, familyRow, login, PASSWORD, postJson, REFRESH_TOKEN_SHAPE, refreshCookieOf, register, sidOf, uniqueEmail } from "./helpers";
 import { storageDigest } from "./hardening";
+import { storedHash } from "./stored-hash";
 
 async function errorOf(res: Response) {
   return (await res.json()) as { error: string; error_description: string };
@@ -28,7 +28,7 @@ describe("POST /auth/register", () => {
     expect(refreshToken).toMatch(REFRESH_TOKEN_SHAPE);
     expect(refreshToken.startsWith(`${sid}.0.`)).toBe(true);
     // The family starts at generation 0 and D1 holds only the token's hash.
-    expect(await familyRow(sid)).toMatchObject({ user_id: body.user.id, client_id: "web", generation: 0, token_hash: await hashRefreshToken(refreshToken), revoked_at: null });
+    expect(await familyRow(sid)).toMatchObject({ user_id: body.user.id, client_id: "web", generation: 0, token_hash: await storedHash(refreshToken), revoked_at: null });
     expect((await eventsOf(sid)).map((e) => e.type)).toEqual(["register"]);
     const cookie = res.headers.getSetCookie()[0]!;
     expect(cookie).toMatch(/HttpOnly/);

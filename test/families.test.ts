@@ -7,10 +7,11 @@ import { env } from "cloudflare:workers";
 import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
 import { getRefreshTokenKeys, type RefreshTokenKeys } from "../src/keys/refresh-token-keys";
-import { hashRefreshToken, mintRefreshToken } from "../src/sessions/refresh-token";
+import { mintRefreshToken } from "../src/sessions/refresh-token";
 import { allRows } from "./databases";
 import { callWith, cookieRefreshInit, eventsOf, familyRow, me, refreshWithCookie, register, rotate, updateFamily, type Login } from "./helpers";
 import { expectError, expectInvalidGrant, wrapDatabases } from "./hardening";
+import { storedHash } from "./stored-hash";
 
 /** Row counts of every table of every user database. */
 async function tableSizes(): Promise<Record<string, number>> {
@@ -51,7 +52,7 @@ describe("one row per family", () => {
     const { chain } = await rotations(user, 20);
     expect(await tableSizes()).toEqual(before);
     const row = await familyRow(user.sid);
-    expect(row).toMatchObject({ generation: 20, revoked_at: null, token_hash: await hashRefreshToken(chain[20]!), previous_hash: await hashRefreshToken(chain[19]!) });
+    expect(row).toMatchObject({ generation: 20, revoked_at: null, token_hash: await storedHash(chain[20]!), previous_hash: await storedHash(chain[19]!) });
     expect(await allRows("select id from sessions where id = ?", user.sid)).toHaveLength(1);
     // The tokens carry the family id and their generation in the clear.
     expect(chain.map((token) => token.split(".").slice(0, 2).join("."))).toEqual(chain.map((_, g) => `${user.sid}.${g}`));
@@ -130,7 +131,7 @@ describe("forged and never-issued tokens cannot hurt a real family", () => {
     const [sid, , secret, tag] = family.current.refreshToken.split(".");
     const other = await register();
     const tokens = [
-      ...(await Promise.all([0, 4, 5, 6].map((g) => mintRefreshToken(keys, family.user.sid, g)))),
+      ...(await Promise.all([0, 4, 5, 6].map(async (g) => (await mintRefreshToken(keys, family.user.sid, g)).token))),
       `${sid}.4.${secret}.${tag}`,
       `${sid}.6.${secret}.${tag}`,
       `${other.sid}.5.${secret}.${tag}`,
@@ -142,7 +143,7 @@ describe("forged and never-issued tokens cannot hurt a real family", () => {
   it("authentic tokens that were never issued (the current, parent and future generations with another secret)", async () => {
     const family = await familyAtGeneration5();
     const keys = await getRefreshTokenKeys(env);
-    const tokens = await Promise.all([4, 5, 6, 99].map((g) => mintRefreshToken(keys, family.user.sid, g)));
+    const tokens = await Promise.all([4, 5, 6, 99].map(async (g) => (await mintRefreshToken(keys, family.user.sid, g)).token));
     await expectRefusedAndUntouched(family, tokens, "read");
   });
 

@@ -5,7 +5,6 @@
  * tokens refused and the family intact in D1; the client's retry completes it.
  */
 import { describe, expect, it } from "vitest";
-import { hashRefreshToken } from "../src/sessions/refresh-token";
 import { endpoints, endpointNamed, type Endpoint } from "./fixtures/endpoints";
 import {
   bearer,
@@ -29,6 +28,7 @@ import {
   type TokenBody,
 } from "./helpers";
 import { expectError, expectInvalidGrant, expectUnavailable, storageDigest, wrapDatabases } from "./hardening";
+import { storedHash } from "./stored-hash";
 
 const send = (e: Endpoint, u: Login, overrides: Overrides = {}) => callWith(overrides, e.path(u), e.init(u));
 
@@ -131,13 +131,13 @@ describe("lost response: the write commits, then the error reaches the worker", 
     await expectUnavailable(await callWith(bindings, "/auth/refresh", cookieRefreshInit(u.refreshToken)));
     expect(calls()).toBe(1);
     const committed = await familyRow(u.sid);
-    expect(committed).toMatchObject({ generation: 1, previous_hash: await hashRefreshToken(u.refreshToken), revoked_at: null });
+    expect(committed).toMatchObject({ generation: 1, previous_hash: await storedHash(u.refreshToken), revoked_at: null });
 
     const retry = await refreshWithCookie(u.refreshToken);
     expect(retry.status).toBe(200);
     const child = refreshCookieOf(retry)!;
     // The very child the lost write stored (only its hash is in D1), not a second one.
-    expect(await hashRefreshToken(child)).toBe(committed.token_hash);
+    expect(await storedHash(child)).toBe(committed.token_hash);
     const again = await refreshWithCookie(u.refreshToken);
     expect(refreshCookieOf(again)).toBe(child);
     expect((await me(((await again.json()) as TokenBody).access_token)).status).toBe(200);
@@ -153,7 +153,7 @@ describe("lost response: the write commits, then the error reaches the worker", 
     await expectUnavailable(await callWith(bindings, "/auth/refresh", bodyRefreshInit(u.refreshToken)));
     const first = (await (await call("/auth/refresh", bodyRefreshInit(u.refreshToken))).json()) as TokenBody;
     const second = (await (await call("/auth/refresh", bodyRefreshInit(u.refreshToken))).json()) as TokenBody;
-    expect(await hashRefreshToken(first.refresh_token!)).toBe((await familyRow(u.sid)).token_hash);
+    expect(await storedHash(first.refresh_token!)).toBe((await familyRow(u.sid)).token_hash);
     expect(second.refresh_token).toBe(first.refresh_token);
     expect(second.access_token).toBe(first.access_token);
     expect((await familyRow(u.sid)).revoked_at).toBeNull();

@@ -7,10 +7,10 @@
  */
 import { base64url } from "jose";
 import { describe, expect, it } from "vitest";
-import { hashRefreshToken } from "../src/sessions/refresh-token";
 import { databaseOf, userDatabases } from "./databases";
 import { eventsOf, familyRow, me, REFRESH_TOKEN_SHAPE, refreshCookieOf, refreshWithCookie, register, rotate, updateFamily, type Login, type TokenBody } from "./helpers";
 import { expectInvalidGrant } from "./hardening";
+import { storedHash } from "./stored-hash";
 
 const legacyToken = () => base64url.encode(crypto.getRandomValues(new Uint8Array(32)));
 
@@ -33,12 +33,12 @@ async function migratedFamily() {
   const insert = async (token: string, createdAt: number, usedAt: number | null) =>
     userDatabases()[0]!
       .prepare("insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at, used_at, access_jti, access_expires_at) values (?, ?, ?, ?, ?, ?, ?, ?)")
-      .bind(crypto.randomUUID(), user.sid, await hashRefreshToken(token), createdAt, createdAt + 7 * 24 * 3600 * 1000, usedAt, crypto.randomUUID(), createdAt + 900_000)
+      .bind(crypto.randomUUID(), user.sid, await storedHash(token), createdAt, createdAt + 7 * 24 * 3600 * 1000, usedAt, crypto.randomUUID(), createdAt + 900_000)
       .run();
   await insert(oldest, now - 180_000, now - 120_000);
   await insert(parent, now - 120_000, now - 60_000);
   await insert(current, now - 60_000, null);
-  await updateFamily(user.sid, "generation = 0, token_hash = ?, previous_hash = ?, sealed_token = null, rotated_at = ?", await hashRefreshToken(current), await hashRefreshToken(parent), now - 60_000);
+  await updateFamily(user.sid, "generation = 0, token_hash = ?, previous_hash = ?, sealed_token = null, rotated_at = ?", await storedHash(current), await storedHash(parent), now - 60_000);
   return { user, oldest, parent, current };
 }
 
@@ -51,7 +51,7 @@ describe("refresh tokens from before the upgrade", () => {
     expect(child).toMatch(REFRESH_TOKEN_SHAPE);
     expect(child.startsWith(`${user.sid}.1.`)).toBe(true);
     expect((await me(((await res.json()) as TokenBody).access_token)).status).toBe(200);
-    expect(await familyRow(user.sid)).toMatchObject({ generation: 1, token_hash: await hashRefreshToken(child), previous_hash: await hashRefreshToken(current) });
+    expect(await familyRow(user.sid)).toMatchObject({ generation: 1, token_hash: await storedHash(child), previous_hash: await storedHash(current) });
 
     expect(refreshCookieOf(await refreshWithCookie(current))).toBe(child);
     await rotate(child);

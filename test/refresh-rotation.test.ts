@@ -3,7 +3,6 @@
  * with one token (the idempotent grace window: the SAME child and the SAME access token).
  */
 import { describe, expect, it } from "vitest";
-import { hashRefreshToken } from "../src/sessions/refresh-token";
 import {
   callWith,
   cookieRefreshInit,
@@ -21,6 +20,7 @@ import {
   type TokenBody,
 } from "./helpers";
 import { expectInvalidGrant } from "./hardening";
+import { storedHash } from "./stored-hash";
 
 describe("POST /auth/refresh: rotation", () => {
   it("rotates: a new access token for the same session and a new refresh cookie", async () => {
@@ -50,8 +50,8 @@ describe("POST /auth/refresh: rotation", () => {
     expect((await me(body.access_token)).status).toBe(200);
     expect(await familyRow(user.sid)).toMatchObject({
       generation: 1,
-      token_hash: await hashRefreshToken(child),
-      previous_hash: await hashRefreshToken(user.refreshToken),
+      token_hash: await storedHash(child),
+      previous_hash: await storedHash(user.refreshToken),
       revoked_at: null,
     });
     expect((await refreshWithCookie(child)).status).toBe(200);
@@ -80,7 +80,7 @@ describe("POST /auth/refresh: one token sent several times (the grace window)", 
     expect(children.size).toBe(1);
     const accessTokens = new Set(await Promise.all(responses.map(async (r) => ((await r.json()) as TokenBody).access_token)));
     expect(accessTokens.size).toBe(1);
-    expect(await familyRow(user.sid)).toMatchObject({ generation: 1, revoked_at: null, token_hash: await hashRefreshToken([...children][0]!) });
+    expect(await familyRow(user.sid)).toMatchObject({ generation: 1, revoked_at: null, token_hash: await storedHash([...children][0]!) });
     expect((await me([...accessTokens][0]!)).status).toBe(200);
     expect((await refreshWithCookie([...children][0]!)).status).toBe(200);
   });

@@ -7,8 +7,9 @@ import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { getRefreshTokenKeys } from "../src/keys/refresh-token-keys";
-import { hashRefreshToken, mintRefreshToken } from "../src/sessions/refresh-token";
+import { mintRefreshToken } from "../src/sessions/refresh-token";
 import { callWith, decodePayload } from "./helpers";
+import { storedHash } from "./stored-hash";
 
 const db = () => env.UPGRADE_DB;
 const beforeUpgrade = () => env.TEST_MIGRATIONS.filter((m) => /^000[0-2]_/.test(m.name));
@@ -20,9 +21,9 @@ async function oldUser(role: string, now: number) {
   const userId = crypto.randomUUID();
   const familyId = crypto.randomUUID();
   await db().prepare("insert into users (id, email, password_hash, role, created_at, updated_at) values (?, ?, 'x', ?, ?, ?)").bind(userId, `${role}-${userId}@example.com`, role, now - 90_000, now - 90_000).run();
-  const refreshToken = await mintRefreshToken(await getRefreshTokenKeys(env), familyId, 0);
+  const refreshToken = (await mintRefreshToken(await getRefreshTokenKeys(env), familyId, 0)).token;
   await db().prepare("insert into sessions (id, user_id, created_at, expires_at, generation, token_hash, rotated_at) values (?, ?, ?, ?, 0, ?, ?)")
-    .bind(familyId, userId, now - 60_000, now + 24 * 3600_000, await hashRefreshToken(refreshToken), now - 60_000).run();
+    .bind(familyId, userId, now - 60_000, now + 24 * 3600_000, await storedHash(refreshToken), now - 60_000).run();
   return { role, userId, refreshToken };
 }
 

@@ -6,8 +6,9 @@
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { hashRefreshToken, parseRefreshToken, sealChildToken } from "../src/sessions/refresh-token";
+import { parseRefreshToken, sealChildToken } from "../src/sessions/refresh-token";
 import { callWith, decodePayload } from "./helpers";
+import { storedHash } from "./stored-hash";
 
 const db = () => env.UPGRADE_DB;
 const beforeUpgrade = () => env.TEST_MIGRATIONS.filter((m) => /^000[01]_/.test(m.name));
@@ -21,7 +22,7 @@ async function oldFamily(userId: string, now: number) {
   await db().prepare("insert into sessions (id, user_id, created_at, expires_at, user_agent, ip) values (?, ?, ?, ?, 'old-client', '192.0.2.1')")
     .bind(sessionId, userId, now - 60_000, now + 30 * 24 * 3600_000).run();
   const row = (id: string, token: string, createdAt: number, usedAt: number | null, childId: string | null, sealed: string | null) =>
-    hashRefreshToken(token).then((hash) =>
+    storedHash(token).then((hash) =>
       db().prepare(`insert into refresh_tokens (id, session_id, token_hash, created_at, expires_at, used_at, child_id, sealed_child, access_jti, access_expires_at)
         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).bind(id, sessionId, hash, createdAt, createdAt + 7 * 24 * 3600_000, usedAt, childId, sealed, crypto.randomUUID(), createdAt + 900_000).run(),
     );
@@ -55,7 +56,7 @@ describe("upgrading to one row per family", () => {
   it("keeps every user, session and event", async () => {
     expect({ users: await count("users"), sessions: await count("sessions"), auth_events: await count("auth_events") }).toEqual(before);
     const row = await db().prepare("select generation, rotated_at, token_hash, previous_hash, client_id from sessions where id = ?").bind(families[0]!.sessionId).first();
-    expect(row).toMatchObject({ generation: 0, rotated_at: now - 5_000, token_hash: await hashRefreshToken(families[0]!.current), previous_hash: await hashRefreshToken(families[0]!.parent), client_id: "web" });
+    expect(row).toMatchObject({ generation: 0, rotated_at: now - 5_000, token_hash: await storedHash(families[0]!.current), previous_hash: await storedHash(families[0]!.parent), client_id: "web" });
   });
 
   it("a live token issued before the upgrade refreshes once more; its child is in the new form and rotates on", async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { CLIENT, unitServices } from "../../test/unit";
-import { hashRefreshToken, parseRefreshToken, sealChildToken } from "./refresh-token";
+import { parseRefreshToken, sealChildToken } from "./refresh-token";
+import { storedHash } from "../../test/stored-hash";
 
 describe("revocation costs O(1) KV writes", () => {
   it("a family that issued 2,000 access tokens is revoked with one KV write, and every one of them is refused", async () => {
@@ -98,11 +99,11 @@ describe("refresh tokens issued before the one-row-per-family upgrade", () => {
     const legacyCurrent = "C".repeat(43);
     Object.assign(unit.storage.families.get(session.familyId)!, {
       generation: 0,
-      tokenHash: await hashRefreshToken(legacyCurrent),
-      previousHash: await hashRefreshToken(legacyParent),
+      tokenHash: await storedHash(legacyCurrent),
+      previousHash: await storedHash(legacyParent),
       sealedToken: await sealChildToken(legacyParent, legacyCurrent),
     });
-    for (const token of [legacyParent, legacyCurrent, "A".repeat(43)]) unit.storage.legacyTokens.set(await hashRefreshToken(token), session.familyId);
+    for (const token of [legacyParent, legacyCurrent, "A".repeat(43)]) unit.storage.legacyTokens.set(await storedHash(token), session.familyId);
     return { unit, user, session, legacyParent, legacyCurrent, legacyAncestor: "A".repeat(43) };
   }
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { getRefreshTokenKeys } from "../keys/refresh-token-keys";
-import { accessTokenIdOf, deriveChildToken, hashRefreshToken, isAuthentic, mintRefreshToken, newChildNonce, openChildToken, parseRefreshToken, sealChildToken } from "./refresh-token";
+import { accessTokenIdOf, deriveChildToken, hashRefreshToken, isAuthentic, mintRefreshToken, newChildNonce, openChildToken, parseRefreshToken, sealChildToken, storedHashOf } from "./refresh-token";
 
 const FAMILY = "0b9e4c1e-5f0a-4c9e-9a51-2f4d7c1e8a11";
 const newKey = () => crypto.getRandomValues(new Uint8Array(32)).reduce((s, b) => s + String.fromCharCode(b), "");
@@ -10,16 +10,16 @@ const keyText = () => btoa(newKey()).replace(/\+/g, "-").replace(/\//g, "_").rep
 describe("refresh tokens", () => {
   it("carry the family and generation in the clear and 256 random bits", async () => {
     const keys = await getRefreshTokenKeys(env);
-    const token = await mintRefreshToken(keys, FAMILY, 7);
+    const token = (await mintRefreshToken(keys, FAMILY, 7)).token;
     expect(token).toMatch(/^[0-9a-f-]{36}\.7\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
     expect(parseRefreshToken(token)).toMatchObject({ kind: "family", familyId: FAMILY, generation: 7 });
-    expect(await mintRefreshToken(keys, FAMILY, 7)).not.toBe(token);
+    expect((await mintRefreshToken(keys, FAMILY, 7)).token).not.toBe(token);
   });
 
   it("are authentic under the current key and, after a key rotation, under the previous one", async () => {
     const old = keyText();
     const before = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: old });
-    const token = parseRefreshToken(await mintRefreshToken(before, FAMILY, 1))!;
+    const token = parseRefreshToken((await mintRefreshToken(before, FAMILY, 1)).token)!;
     const after = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: keyText(), PREVIOUS_REFRESH_TOKEN_KEY: old });
     expect(token.kind === "family" && (await isAuthentic(after, token))).toBe(true);
     const dropped = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: keyText() });
@@ -28,7 +28,7 @@ describe("refresh tokens", () => {
 
   it("any change to the family, generation, secret or tag makes a token unauthentic", async () => {
     const keys = await getRefreshTokenKeys(env);
-    const token = await mintRefreshToken(keys, FAMILY, 3);
+    const token = (await mintRefreshToken(keys, FAMILY, 3)).token;
     const [family, generation, secret, tag] = token.split(".") as [string, string, string, string];
     const flip = (text: string) => (text[0] === "A" ? "B" : "A") + text.slice(1);
     const variants = [
@@ -54,22 +54,38 @@ describe("refresh tokens", () => {
 
   it("a child is derived from its parent and the rotation's nonce: the same three and key give the same authentic child, any other gives another", async () => {
     const keys = await getRefreshTokenKeys(env);
-    const parent = await mintRefreshToken(keys, FAMILY, 4);
+    const parent = (await mintRefreshToken(keys, FAMILY, 4)).token;
     const nonce = newChildNonce();
-    const child = await deriveChildToken(keys.current, nonce, parent, FAMILY, 5);
+    const child = (await deriveChildToken(keys.current, nonce, parent, FAMILY, 5)).token;
     expect(child).toMatch(/^[0-9a-f-]{36}\.5\.[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{22}$/);
-    expect(await deriveChildToken(keys.current, nonce, parent, FAMILY, 5)).toBe(child);
+    expect((await deriveChildToken(keys.current, nonce, parent, FAMILY, 5)).token).toBe(child);
     const parsed = parseRefreshToken(child)!;
     expect(parsed.kind === "family" && (await isAuthentic(keys, parsed))).toBe(true);
     const secretOf = (token: string) => token.split(".")[2];
     const others = [
-      await deriveChildToken(keys.current, nonce, await mintRefreshToken(keys, FAMILY, 4), FAMILY, 5),
-      await deriveChildToken(keys.current, newChildNonce(), parent, FAMILY, 5),
-      await deriveChildToken((await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: keyText() })).current, nonce, parent, FAMILY, 5),
+      (await deriveChildToken(keys.current, nonce, (await mintRefreshToken(keys, FAMILY, 4)).token, FAMILY, 5)).token,
+      (await deriveChildToken(keys.current, newChildNonce(), parent, FAMILY, 5)).token,
+      (await deriveChildToken((await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: keyText() })).current, nonce, parent, FAMILY, 5)).token,
     ];
     for (const other of others) expect(secretOf(other)).not.toBe(secretOf(child));
     expect(newChildNonce()).toMatch(/^[A-Za-z0-9_-]{22}$/);
     expect(newChildNonce()).not.toBe(nonce);
+  });
+
+  it("D1 keeps a token's tag, not its secret; the access token's jti is the other half of the same MAC", async () => {
+    const keys = await getRefreshTokenKeys(env);
+    const issued = await mintRefreshToken(keys, FAMILY, 2);
+    const [, , secret, tag] = issued.token.split(".") as [string, string, string, string];
+    expect(issued.storedHash).toBe(tag);
+    expect(await storedHashOf(parseRefreshToken(issued.token)!)).toBe(tag);
+    expect(issued.accessTokenId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect([tag, secret].some((part) => part.includes(issued.accessTokenId))).toBe(false);
+    // A derived child gives the same tag and jti each time (a grace retry answers the same access token).
+    const nonce = newChildNonce();
+    expect(await deriveChildToken(keys.current, nonce, issued.token, FAMILY, 3)).toEqual(await deriveChildToken(keys.current, nonce, issued.token, FAMILY, 3));
+    // A pre-upgrade token is kept as its SHA-256 (43 characters): it can never equal a tag (22).
+    const legacy = "A".repeat(43);
+    expect(await storedHashOf(parseRefreshToken(legacy)!)).toBe(await hashRefreshToken(legacy));
   });
 
   it("the sealed child (families rotated before derivation) opens with its parent only", async () => {

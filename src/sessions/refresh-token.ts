@@ -1,9 +1,11 @@
 /**
- * Refresh tokens: `<family id>.<generation>.<secret>.<tag>`, where the secret is 256 bits (random at
- * login, derived at each rotation: below) and the tag a MAC (HMAC-SHA-256, 128 bits) of the rest under REFRESH_TOKEN_KEY. The tag proves that the
- * service issued a token of any generation without storing one row per token; D1 keeps only the
- * SHA-256 of the current token and of its parent. A token from before the one-row-per-family
- * upgrade is 43 base64url characters (256 random bits) and is looked up by its hash.
+ * Refresh tokens: `<family id>.<generation>.<secret>.<tag>`. The secret is 256 bits (random at
+ * login, derived at each rotation: below); the tag is the first half of HMAC-SHA-256 of the rest
+ * under REFRESH_TOKEN_KEY, and proves that the service issued a token of any generation without a
+ * row per token. D1 keeps only the tags of a family's current token and of its parent: the secret
+ * cannot be recovered from a tag. The MAC's other half is the `jti` of the access token issued with
+ * the token. A token from before the one-row-per-family upgrade is 43 base64url characters (256
+ * random bits) and is looked up by its SHA-256.
  *
  * A rotated-away parent gets its child again during the grace window: the child's secret is a MAC
  * under REFRESH_TOKEN_KEY of the parent token and a random nonce drawn at that rotation (kept in the
@@ -39,14 +41,29 @@ export function parseRefreshToken(token: unknown): PresentedRefreshToken | undef
   return LEGACY_TOKEN.test(token) ? { kind: "legacy", token } : undefined;
 }
 
-async function tagOf(key: CryptoKey, signed: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(signed))).slice(0, TAG_BYTES);
+/** A refresh token the service made, with what goes with it. */
+export interface IssuedRefreshToken {
+  token: string;
+  /** What D1 stores of it: its tag, a MAC of the rest (the secret cannot be recovered from it). */
+  storedHash: string;
+  /** The `jti` of the access token issued with it: the other half of the same MAC, unlinkable to the tag without the key. */
+  accessTokenId: string;
 }
 
-/** A new token of `generation` in the family. */
-export async function mintRefreshToken(keys: RefreshTokenKeys, familyId: string, generation: number): Promise<string> {
-  const signed = `${familyId}.${generation}.${base64url.encode(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)))}`;
-  return `${signed}.${base64url.encode(await tagOf(keys.current, signed))}`;
+/** HMAC-SHA-256 of `signed`: its first half is the tag, its second the access token's `jti`. */
+async function macOf(key: CryptoKey, signed: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(signed)));
+}
+
+async function issue(key: CryptoKey, signed: string): Promise<IssuedRefreshToken> {
+  const mac = await macOf(key, signed);
+  const tag = base64url.encode(mac.subarray(0, TAG_BYTES));
+  return { token: `${signed}.${tag}`, storedHash: tag, accessTokenId: base64url.encode(mac.subarray(TAG_BYTES, 2 * TAG_BYTES)) };
+}
+
+/** A new token of `generation` in the family, with a random secret (a login). */
+export function mintRefreshToken(keys: RefreshTokenKeys, familyId: string, generation: number): Promise<IssuedRefreshToken> {
+  return issue(keys.current, `${familyId}.${generation}.${base64url.encode(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)))}`);
 }
 
 /** A fresh nonce for a rotation: 128 random bits, base64url. */
@@ -58,29 +75,36 @@ export const newChildNonce = (): string => base64url.encode(crypto.getRandomValu
  * the key and the nonce can compute it. The MAC inputs cannot collide with a tag's, which start with
  * the family id.
  */
-export async function deriveChildToken(key: CryptoKey, nonce: string, parentToken: string, familyId: string, generation: number): Promise<string> {
-  const secret = new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(`child\u0000${nonce}\u0000${parentToken}`)));
-  const signed = `${familyId}.${generation}.${base64url.encode(secret)}`;
-  return `${signed}.${base64url.encode(await tagOf(key, signed))}`;
+export async function deriveChildToken(key: CryptoKey, nonce: string, parentToken: string, familyId: string, generation: number): Promise<IssuedRefreshToken> {
+  const secret = await macOf(key, `child\u0000${nonce}\u0000${parentToken}`);
+  return issue(key, `${familyId}.${generation}.${base64url.encode(secret)}`);
 }
 
 /** True when the service issued this token (its tag verifies under the current or previous key). */
 export async function isAuthentic(keys: RefreshTokenKeys, presented: Extract<PresentedRefreshToken, { kind: "family" }>): Promise<boolean> {
   const tag = base64url.decode(presented.tag);
   for (const key of keys.accepted) {
-    if (crypto.subtle.timingSafeEqual(await tagOf(key, presented.signed), tag)) return true;
+    if (crypto.subtle.timingSafeEqual((await macOf(key, presented.signed)).subarray(0, TAG_BYTES), tag)) return true;
   }
   return false;
 }
 
-/** What D1 stores of a token: its SHA-256, base64url. */
+/**
+ * What D1 stores of a presented token: a family token's tag (the caller checks `isAuthentic`), a
+ * pre-upgrade token's SHA-256. The two never collide: 22 characters against 43.
+ */
+export function storedHashOf(presented: PresentedRefreshToken): Promise<string> {
+  return presented.kind === "family" ? Promise.resolve(presented.tag) : hashRefreshToken(presented.token);
+}
+
+/** SHA-256, base64url: what D1 stores of a pre-upgrade (legacy) token. */
 export async function hashRefreshToken(token: string): Promise<string> {
   return base64url.encode(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(token))));
 }
 
 /**
- * The `jti` of the access token issued together with a refresh token: derived from it, so a grace
- * retry reproduces the same access token, and unlinkable to the stored hash.
+ * The `jti` that rotations before child derivation gave the access token issued with `refreshToken`
+ * (a grace retry of such a family must answer the same access token).
  */
 export async function accessTokenIdOf(refreshToken: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", encoder.encode(`access-token-id\u0000${refreshToken}`));

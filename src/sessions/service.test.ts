@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CLIENT, unitServices } from "../../test/unit";
 import { getRefreshTokenKeys, type RefreshTokenKeys } from "../keys/refresh-token-keys";
-import { deriveChildToken, hashRefreshToken, mintRefreshToken, parseRefreshToken } from "./refresh-token";
+import { deriveChildToken, mintRefreshToken, parseRefreshToken } from "./refresh-token";
+import { storedHash } from "../../test/stored-hash";
 
 const GRACE_MS = 10_000;
 
@@ -32,7 +33,7 @@ describe("rotation", () => {
     const next = await c.rotate();
     expect(next.familyId).toBe(c.session.familyId);
     expect(parseRefreshToken(next.refreshToken)).toMatchObject({ kind: "family", familyId: c.session.familyId, generation: 1 });
-    expect(c.family()).toMatchObject({ generation: 1, tokenHash: await hashRefreshToken(next.refreshToken), previousHash: await hashRefreshToken(c.tokens[0]!) });
+    expect(c.family()).toMatchObject({ generation: 1, tokenHash: await storedHash(next.refreshToken), previousHash: await storedHash(c.tokens[0]!) });
     expect(c.storage.families.size).toBe(1);
     expect(c.storage.events.length).toBe(eventsBefore);
     expect(c.storage.telemetry.map((p) => p.outcome)).toEqual(["rotated"]);
@@ -119,12 +120,12 @@ describe("grace window", () => {
     const { childNonce, generation } = c.family();
     // Everything a thief with the key, a D1 dump and the first token could try:
     const tries = [
-      await deriveChildToken(keys.current, childNonce!, c.tokens[0]!, c.session.familyId, generation),
-      await deriveChildToken(keys.current, childNonce!, await deriveChildToken(keys.current, childNonce!, c.tokens[0]!, c.session.familyId, 1), c.session.familyId, generation),
+      (await deriveChildToken(keys.current, childNonce!, c.tokens[0]!, c.session.familyId, generation)).token,
+      (await deriveChildToken(keys.current, childNonce!, (await deriveChildToken(keys.current, childNonce!, c.tokens[0]!, c.session.familyId, 1)).token, c.session.familyId, generation)).token,
     ];
     for (const guess of tries) expect(guess).not.toBe(c.tokens[2]);
     // Only the parent with this nonce gives it (the grace retry).
-    expect(await deriveChildToken(keys.current, childNonce!, c.tokens[1]!, c.session.familyId, generation)).toBe(c.tokens[2]);
+    expect((await deriveChildToken(keys.current, childNonce!, c.tokens[1]!, c.session.familyId, generation)).token).toBe(c.tokens[2]);
   });
 
   it("once the window has passed, the parent is reuse: the family is revoked with one KV write", async () => {
@@ -195,7 +196,7 @@ describe("tokens the service never issued", () => {
     const c = await chain();
     for (let i = 0; i < 3; i++) await c.rotate();
     const otherKey = await crypto.subtle.importKey("raw", crypto.getRandomValues(new Uint8Array(32)), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    const forged = await mintRefreshToken({ current: otherKey, accepted: [otherKey] }, c.session.familyId, 1);
+    const forged = (await mintRefreshToken({ current: otherKey, accepted: [otherKey] }, c.session.familyId, 1)).token;
     await expect(c.refresh(forged)).rejects.toMatchObject(invalidGrant);
     expect(c.family()).toMatchObject({ generation: 3, revokedAt: null });
   });

@@ -19,8 +19,15 @@ import {
   newChildNonce,
   openChildToken,
   parseRefreshToken,
+  storedHashOf,
   type PresentedRefreshToken,
 } from "./refresh-token";
+
+/** A refresh token and the `jti` of the access token that goes with it. */
+interface TokenPair {
+  token: string;
+  accessTokenId: string;
+}
 
 /** What a login or a refresh hands out. */
 export interface IssuedSession {
@@ -85,9 +92,9 @@ function positionOf(presented: PresentedRefreshToken, hash: string, family: Fami
 export function createSessionService(deps: SessionDeps) {
   const { families, tokens, revocation, config, now, telemetry } = deps;
 
-  /** The access token that goes with a refresh token: same token and time, same access token. */
-  function accessTokenFor(refreshToken: string, subject: TokenSubject, familyId: string, clientId: string, issuedAt: number) {
-    return accessTokenIdOf(refreshToken).then((jti) => tokens.issue({ subject, familyId, clientId, jti, issuedAt }));
+  /** The access token that goes with a refresh token: same token (same `jti`) and time, same access token. */
+  function accessTokenFor(jti: string, subject: TokenSubject, familyId: string, clientId: string, issuedAt: number) {
+    return tokens.issue({ subject, familyId, clientId, jti, issuedAt });
   }
 
   /** Revokes one family: KV first, so a failure in between leaves its access tokens refused. */
@@ -135,20 +142,23 @@ export function createSessionService(deps: SessionDeps) {
   }
 
   /** The family's current token, from its parent: derived again (or opened, for a rotation from before derivation). */
-  async function childOf(parentToken: string, family: FamilyState): Promise<string | undefined> {
-    if (family.sealedToken) return openChildToken(parentToken, family.sealedToken);
+  async function childOf(parentToken: string, family: FamilyState): Promise<TokenPair | undefined> {
+    if (family.sealedToken) {
+      const token = await openChildToken(parentToken, family.sealedToken);
+      return token === undefined ? undefined : { token, accessTokenId: await accessTokenIdOf(token) };
+    }
     if (!family.childNonce) return undefined;
-    // The key that derived it may have become the previous one since: the stored hash tells which.
+    // The key that derived it may have become the previous one since: the stored tag tells which.
     for (const key of (await deps.refreshKeys()).accepted) {
       const child = await deriveChildToken(key, family.childNonce, parentToken, family.id, family.generation);
-      if ((await hashRefreshToken(child)) === family.tokenHash) return child;
+      if (child.storedHash === family.tokenHash) return child;
     }
     return undefined;
   }
 
-  async function issuedFromRetry(child: string, family: FamilyState): Promise<IssuedSession> {
-    const access = await accessTokenFor(child, family.subject, family.id, family.clientId, family.rotatedAt);
-    return { ...access, refreshToken: child, refreshExpiresAt: currentTokenExpiresAt(config, family), familyId: family.id };
+  async function issuedFromRetry(child: TokenPair, family: FamilyState): Promise<IssuedSession> {
+    const access = await accessTokenFor(child.accessTokenId, family.subject, family.id, family.clientId, family.rotatedAt);
+    return { ...access, refreshToken: child.token, refreshExpiresAt: currentTokenExpiresAt(config, family), familyId: family.id };
   }
 
   return {
@@ -162,20 +172,20 @@ export function createSessionService(deps: SessionDeps) {
       const [refreshKeys] = await Promise.all([deps.refreshKeys(), tokens.ensureSigningKey()]);
       const at = now();
       const familyId = deps.newFamilyId(subject.userId);
-      const refreshToken = await mintRefreshToken(refreshKeys, familyId, 0);
+      const refresh = await mintRefreshToken(refreshKeys, familyId, 0);
       const family: NewFamily = {
         id: familyId,
         userId: subject.userId,
         clientId,
         createdAt: at,
         expiresAt: at + config.sessionAbsoluteTtlMs,
-        tokenHash: await hashRefreshToken(refreshToken),
+        tokenHash: refresh.storedHash,
         userAgent: client.userAgent?.slice(0, 256) ?? null,
         ip: client.ip,
       };
-      const access = await accessTokenFor(refreshToken, subject, familyId, clientId, at);
+      const access = await accessTokenFor(refresh.accessTokenId, subject, familyId, clientId, at);
       const refreshExpiresAt = currentTokenExpiresAt(config, { rotatedAt: at, expiresAt: family.expiresAt });
-      return { family, issued: { ...access, refreshToken, refreshExpiresAt, familyId } };
+      return { family, issued: { ...access, refreshToken: refresh.token, refreshExpiresAt, familyId } };
     },
 
     /**
@@ -192,7 +202,6 @@ export function createSessionService(deps: SessionDeps) {
       const presented = parseRefreshToken(presentedToken);
       if (!presented) throw invalidGrant();
       const at = now();
-      const presentedHash = await hashRefreshToken(presented.token);
       let familyId: string;
       let generation: number;
       if (presented.kind === "family") {
@@ -200,21 +209,21 @@ export function createSessionService(deps: SessionDeps) {
         if (!(await isAuthentic(await deps.refreshKeys(), presented))) throw invalidGrant();
         ({ familyId, generation } = presented);
       } else {
-        const legacy = await families.findLegacyToken(presentedHash);
+        const legacy = await families.findLegacyToken(await hashRefreshToken(presented.token));
         if (!legacy) throw invalidGrant();
         // A family migrated with a live legacy token holds it as generation 0.
         ({ familyId, generation } = { familyId: legacy.familyId, generation: 0 });
       }
+      const presentedHash = await storedHashOf(presented);
       // A rotation commits: everything the answer needs must be usable before it.
       await tokens.ensureSigningKey();
       const childNonce = newChildNonce();
       const child = await deriveChildToken((await deps.refreshKeys()).current, childNonce, presented.token, familyId, generation + 1);
-      const childHash = await hashRefreshToken(child);
-      const rotated = await families.rotate({ familyId, generation, presentedHash, childHash, childNonce, clientId, live: livenessBounds(config, at) });
+      const rotated = await families.rotate({ familyId, generation, presentedHash, childHash: child.storedHash, childNonce, clientId, live: livenessBounds(config, at) });
       if (!rotated) return answerUnrotated(presented, presentedHash, familyId, request, at);
       telemetry.record({ outcome: "rotated", userId: rotated.subject.userId, familyId, clientId: rotated.clientId, generation: generation + 1, ...client });
-      const access = await accessTokenFor(child, rotated.subject, familyId, rotated.clientId, at);
-      return { ...access, refreshToken: child, refreshExpiresAt: currentTokenExpiresAt(config, { rotatedAt: at, expiresAt: rotated.expiresAt }), familyId };
+      const access = await accessTokenFor(child.accessTokenId, rotated.subject, familyId, rotated.clientId, at);
+      return { ...access, refreshToken: child.token, refreshExpiresAt: currentTokenExpiresAt(config, { rotatedAt: at, expiresAt: rotated.expiresAt }), familyId };
     },
 
     /** Ends what the presented tokens belong to: holding a token is authority enough (RFC 7009). */

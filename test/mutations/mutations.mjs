@@ -328,7 +328,7 @@ export const MUTATIONS = [
     id: "S12",
     file: "src/sessions/refresh-token.ts",
     what: "a child no longer depends on its parent token (the grace retry would hand the child to any token of that generation)",
-    replace: [["encoder.encode(`child\\u0000${nonce}\\u0000${parentToken}`)", "encoder.encode(`child\\u0000${nonce}\\u0000${familyId}.${generation}`)"]],
+    replace: [["macOf(key, `child\\u0000${nonce}\\u0000${parentToken}`)", "macOf(key, `child\\u0000${nonce}\\u0000${familyId}.${generation}`)"]],
     killers: [{ file: "src/sessions/refresh-token.test.ts", test: "a child is derived from its parent and the rotation's nonce" }],
   },
   {
