@@ -31,7 +31,8 @@ export function apiKeyChecks(ctx) {
     assert.match(created.key, /^etsk_[A-Za-z0-9_-]{43}$/);
     assert.ok(!(await page.textContent("#result"))?.includes(created.key), "the key must not be in the answer box");
     assert.ok(!(await page.textContent("#log"))?.includes(created.key), "the key must not be in the event log");
-    assert.ok(await page.$(`tr[data-key-id="${created.id}"]`), "the new key is listed");
+    // The list is reloaded after the key is shown: wait for it rather than race it.
+    await page.waitForSelector(`tr[data-key-id="${created.id}"]`, { timeout: 5_000 }).catch(() => assert.fail("the new key is listed"));
 
     const res = await exchange(created.id, created.key);
     assert.equal(res.status, 200, await res.clone().text());
