@@ -202,23 +202,24 @@ export function createSessionService(deps: SessionDeps) {
       const presented = parseRefreshToken(presentedToken);
       if (!presented) throw invalidGrant();
       const at = now();
+      const keys = await deps.refreshKeys();
+      const presentedHash = await storedHashOf(presented);
       let familyId: string;
       let generation: number;
       if (presented.kind === "family") {
         // Forged tokens are refused here, before any storage: they can never touch a real family.
-        if (!(await isAuthentic(await deps.refreshKeys(), presented))) throw invalidGrant();
+        if (!(await isAuthentic(keys, presented))) throw invalidGrant();
         ({ familyId, generation } = presented);
       } else {
-        const legacy = await families.findLegacyToken(await hashRefreshToken(presented.token));
+        const legacy = await families.findLegacyToken(presentedHash);
         if (!legacy) throw invalidGrant();
         // A family migrated with a live legacy token holds it as generation 0.
         ({ familyId, generation } = { familyId: legacy.familyId, generation: 0 });
       }
-      const presentedHash = await storedHashOf(presented);
       // A rotation commits: everything the answer needs must be usable before it.
       await tokens.ensureSigningKey();
       const childNonce = newChildNonce();
-      const child = await deriveChildToken((await deps.refreshKeys()).current, childNonce, presented.token, familyId, generation + 1);
+      const child = await deriveChildToken(keys.current, childNonce, presented.token, familyId, generation + 1);
       const rotated = await families.rotate({ familyId, generation, presentedHash, childHash: child.storedHash, childNonce, clientId, live: livenessBounds(config, at) });
       if (!rotated) return answerUnrotated(presented, presentedHash, familyId, request, at);
       telemetry.record({ outcome: "rotated", userId: rotated.subject.userId, familyId, clientId: rotated.clientId, generation: generation + 1, ...client });

@@ -121,7 +121,7 @@ export const MUTATIONS = [
     id: "R12",
     file: "src/sessions/service.ts",
     what: "a refresh token with a bad tag reaches D1",
-    replace: [["        if (!(await isAuthentic(await deps.refreshKeys(), presented))) throw invalidGrant();\n", ""]],
+    replace: [["        if (!(await isAuthentic(keys, presented))) throw invalidGrant();\n", ""]],
     killers: [{ file: "test/families.test.ts", test: "random secrets and tags for past, current and future generations" }],
   },
   {
