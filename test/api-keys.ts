@@ -3,7 +3,7 @@
  * endpoint (client_secret_basic or client_secret_post), and read its row.
  */
 import { bearer, call, callWith, json, type Login, type Overrides } from "./helpers";
-import { databaseOf } from "./databases";
+import { rowById, updateById } from "./databases";
 
 export const KEY_SHAPE = /^etsk_[A-Za-z0-9_-]{43}$/;
 export const ADMIN_TOKEN = "test-admin-token";
@@ -72,16 +72,9 @@ export interface KeyRow {
 }
 
 /** The key's row, from the database that holds it. */
-export async function keyRow(id: string): Promise<KeyRow> {
-  const row = await databaseOf(id).prepare("select * from api_keys where id = ?").bind(id).first<KeyRow>();
-  if (!row) throw new Error(`no api_keys row for ${id}`);
-  return row;
-}
+export const keyRow = (id: string) => rowById<KeyRow>("api_keys", id);
 
-export async function updateKey(id: string, set: string, ...params: unknown[]): Promise<void> {
-  const { meta } = await databaseOf(id).prepare(`update api_keys set ${set} where id = ?`).bind(...params, id).run();
-  if (meta.changes !== 1) throw new Error(`no api_keys row updated for ${id}`);
-}
+export const updateKey = (id: string, set: string, ...params: unknown[]) => updateById("api_keys", id, set, ...params);
 
 /** An admin endpoint with the ADMIN_API_TOKEN. */
 export function admin(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {

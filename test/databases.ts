@@ -23,6 +23,19 @@ export function bindingOf(key: string): string {
   return getConfig(env).userDatabases[placement().indexOf(key)]!;
 }
 
+/** The row `id` of `table` (`sessions`, `api_keys`...), from the database that holds it. */
+export async function rowById<T>(table: string, id: string): Promise<T> {
+  const row = await databaseOf(id).prepare(`select * from ${table} where id = ?`).bind(id).first<T>();
+  if (!row) throw new Error(`no ${table} row for ${id}`);
+  return row;
+}
+
+/** Runs one UPDATE on the row `id` of `table` (backdating, expiring...), in the database that holds it. */
+export async function updateById(table: string, id: string, set: string, ...params: unknown[]): Promise<void> {
+  const { meta } = await databaseOf(id).prepare(`update ${table} set ${set} where id = ?`).bind(...params, id).run();
+  if (meta.changes !== 1) throw new Error(`no ${table} row updated for ${id}`);
+}
+
 /** Runs `sql` in every user database and returns all rows. */
 export async function allRows<T>(sql: string, ...params: unknown[]): Promise<T[]> {
   const results = await Promise.all(userDatabases().map((db) => db.prepare(sql).bind(...params).all<T>()));

@@ -5,7 +5,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import worker from "../src/index";
-import { databaseOf } from "./databases";
+import { databaseOf, rowById, updateById } from "./databases";
 
 export const BASE = "https://auth.example.test";
 export const SPA_ORIGIN = "http://localhost:5173";
@@ -139,17 +139,10 @@ export interface FamilyRow {
 }
 
 /** The family's row in `sessions`, from the database that holds it. */
-export async function familyRow(sid: string): Promise<FamilyRow> {
-  const row = await databaseOf(sid).prepare("select * from sessions where id = ?").bind(sid).first<FamilyRow>();
-  if (!row) throw new Error(`no sessions row for ${sid}`);
-  return row;
-}
+export const familyRow = (sid: string) => rowById<FamilyRow>("sessions", sid);
 
 /** Runs one statement on the family's row (backdating, expiring...), in the database that holds it. */
-export async function updateFamily(sid: string, set: string, ...params: unknown[]): Promise<void> {
-  const { meta } = await databaseOf(sid).prepare(`update sessions set ${set} where id = ?`).bind(...params, sid).run();
-  if (meta.changes !== 1) throw new Error(`no sessions row updated for ${sid}`);
-}
+export const updateFamily = (sid: string, set: string, ...params: unknown[]) => updateById("sessions", sid, set, ...params);
 
 /** The security events recorded for a family, oldest first. */
 export async function eventsOf(sid: string): Promise<{ type: string; detail: string | null; user_id: string | null; ip: string | null; user_agent: string | null }[]> {
