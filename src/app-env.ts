@@ -4,7 +4,10 @@ import type { Services } from "./services";
 import type { LiveSession } from "./sessions/service";
 import type { AccessTokenClaims } from "./tokens";
 
-/** Hono generics of the app: bindings plus what middleware puts on the context. */
+/**
+ * Hono generics of the app: bindings plus what middleware puts on the context. Read them with
+ * `c.get(name)`: Hono's `c.var` builds a new object from all of them at every access.
+ */
 export interface AppEnv {
   Bindings: Env;
   Variables: {

@@ -14,7 +14,7 @@ export const accountRoutes = new Hono<AppEnv>();
 
 accountRoutes.post("/password", requireAccessToken, requireLiveSession, jsonBody(ChangePasswordBody), async (c) => {
   const { current_password, new_password } = c.req.valid("json");
-  const { sub, sid } = c.var.claims;
-  await c.var.services.accounts.changePassword({ userId: sub, familyId: sid, currentPassword: current_password, newPassword: new_password }, clientInfo(c));
+  const { sub, sid } = c.get("claims");
+  await c.get("services").accounts.changePassword({ userId: sub, familyId: sid, currentPassword: current_password, newPassword: new_password }, clientInfo(c));
   return c.body(null, 204);
 });

@@ -36,7 +36,7 @@ const requirePermission = (permission: string) =>
     if (await isAdminApiToken(token, c.env.ADMIN_API_TOKEN)) {
       c.set("actor", { id: ADMIN_API_TOKEN_ACTOR, ...clientInfo(c) });
     } else {
-      const { services } = c.var;
+      const services = c.get("services");
       const claims = await services.tokens.authenticate(token);
       await services.roles.authorize(claims, permission);
       c.set("actor", { id: claims.sub, ...clientInfo(c) });
@@ -66,57 +66,57 @@ const manageUsers = requirePermission("users:manage");
 const manageRoles = requirePermission("roles:manage");
 
 adminRoutes.post("/users/:id/disable", manageUsers, UserId, async (c) => {
-  await c.var.services.accounts.disable(c.req.valid("param").id, c.var.actor);
+  await c.get("services").accounts.disable(c.req.valid("param").id, c.get("actor"));
   return c.body(null, 204);
 });
 
 adminRoutes.post("/users/:id/enable", manageUsers, UserId, async (c) => {
-  await c.var.services.accounts.enable(c.req.valid("param").id, c.var.actor);
+  await c.get("services").accounts.enable(c.req.valid("param").id, c.get("actor"));
   return c.body(null, 204);
 });
 
 adminRoutes.get("/users/:id/roles", manageRoles, UserId, async (c) => {
   const { id } = c.req.valid("param");
-  return c.json({ user_id: id, roles: (await c.var.services.roles.list(id)).map(grantView) });
+  return c.json({ user_id: id, roles: (await c.get("services").roles.list(id)).map(grantView) });
 });
 
 adminRoutes.put("/users/:id/roles/:role", manageRoles, UserRole, async (c) => {
   const { id, role } = c.req.valid("param");
-  const { grant, created } = await c.var.services.roles.grant(id, role, c.var.actor);
+  const { grant, created } = await c.get("services").roles.grant(id, role, c.get("actor"));
   return c.json(grantView(grant), created ? 201 : 200);
 });
 
 adminRoutes.delete("/users/:id/roles/:role", manageRoles, UserRole, async (c) => {
   const { id, role } = c.req.valid("param");
-  await c.var.services.roles.revoke(id, role, c.var.actor);
+  await c.get("services").roles.revoke(id, role, c.get("actor"));
   return c.body(null, 204);
 });
 
 // Every key of a user at once (a compromised account); a disable alone only suspends them.
 adminRoutes.delete("/users/:id/api-keys", manageUsers, UserId, async (c) => {
-  await c.var.services.apiKeys.revokeAll({ userId: c.req.valid("param").id }, keyActor(c.var.actor));
+  await c.get("services").apiKeys.revokeAll({ userId: c.req.valid("param").id }, keyActor(c.get("actor")));
   return c.body(null, 204);
 });
 
 adminRoutes.post("/service-accounts/:name/api-keys", manageUsers, ServiceAccount, jsonBody(NewKeyBody), async (c) => {
   const { name: serviceAccount } = c.req.valid("param");
   const { name, scopes, expires_in_days } = c.req.valid("json");
-  const created = await c.var.services.apiKeys.create({ serviceAccount }, { name, scopes, expiresInDays: expires_in_days }, keyActor(c.var.actor));
+  const created = await c.get("services").apiKeys.create({ serviceAccount }, { name, scopes, expiresInDays: expires_in_days }, keyActor(c.get("actor")));
   return c.json({ ...createdView(created), service_account: serviceAccount }, 201);
 });
 
 adminRoutes.get("/service-accounts/:name/api-keys", manageUsers, ServiceAccount, async (c) => {
   const { name } = c.req.valid("param");
-  return c.json({ service_account: name, api_keys: (await c.var.services.apiKeys.list({ serviceAccount: name })).map(keyView) });
+  return c.json({ service_account: name, api_keys: (await c.get("services").apiKeys.list({ serviceAccount: name })).map(keyView) });
 });
 
 adminRoutes.delete("/service-accounts/:name/api-keys/:id", manageUsers, ServiceAccountKey, async (c) => {
   const { name, id } = c.req.valid("param");
-  await c.var.services.apiKeys.revoke({ serviceAccount: name }, id, keyActor(c.var.actor));
+  await c.get("services").apiKeys.revoke({ serviceAccount: name }, id, keyActor(c.get("actor")));
   return c.body(null, 204);
 });
 
 adminRoutes.delete("/service-accounts/:name/api-keys", manageUsers, ServiceAccount, async (c) => {
-  await c.var.services.apiKeys.revokeAll({ serviceAccount: c.req.valid("param").name }, keyActor(c.var.actor));
+  await c.get("services").apiKeys.revokeAll({ serviceAccount: c.req.valid("param").name }, keyActor(c.get("actor")));
   return c.body(null, 204);
 });

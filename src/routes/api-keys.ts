@@ -43,27 +43,27 @@ apiKeyRoutes.use(requireAccessToken, requireLiveSession);
 
 apiKeyRoutes.post("/", jsonBody(NewKeyBody), async (c) => {
   const { name, scopes, expires_in_days } = c.req.valid("json");
-  const { sub, sid } = c.var.claims;
-  const owner = { userId: sub, roles: c.var.session.subject.roles };
-  const created = await c.var.services.apiKeys.create(owner, { name, scopes, expiresInDays: expires_in_days }, { sessionId: sid, ...clientInfo(c) });
+  const { sub, sid } = c.get("claims");
+  const owner = { userId: sub, roles: c.get("session").subject.roles };
+  const created = await c.get("services").apiKeys.create(owner, { name, scopes, expiresInDays: expires_in_days }, { sessionId: sid, ...clientInfo(c) });
   return c.json(createdView(created), 201);
 });
 
 apiKeyRoutes.get("/", async (c) => {
-  const keys = await c.var.services.apiKeys.list({ userId: c.var.claims.sub });
+  const keys = await c.get("services").apiKeys.list({ userId: c.get("claims").sub });
   return c.json({ api_keys: keys.map(keyView) });
 });
 
 // Idempotent: a key already revoked answers 204 too; another user's key is 404.
 apiKeyRoutes.delete("/:id", pathParams(ApiKeyIdParams), async (c) => {
-  const { sub, sid } = c.var.claims;
-  await c.var.services.apiKeys.revoke({ userId: sub }, c.req.valid("param").id, { sessionId: sid, ...clientInfo(c) });
+  const { sub, sid } = c.get("claims");
+  await c.get("services").apiKeys.revoke({ userId: sub }, c.req.valid("param").id, { sessionId: sid, ...clientInfo(c) });
   return c.body(null, 204);
 });
 
 // Every key of the caller at once (a leaked laptop, a departing teammate's CI).
 apiKeyRoutes.delete("/", async (c) => {
-  const { sub, sid } = c.var.claims;
-  await c.var.services.apiKeys.revokeAll({ userId: sub }, { sessionId: sid, ...clientInfo(c) });
+  const { sub, sid } = c.get("claims");
+  await c.get("services").apiKeys.revokeAll({ userId: sub }, { sessionId: sid, ...clientInfo(c) });
   return c.body(null, 204);
 });

@@ -19,7 +19,7 @@ export const authRoutes = new Hono<AppEnv>();
 
 authRoutes.post("/register", rateLimitByNetwork("REGISTER_RATE_LIMITER"), jsonBody(RegisterBody), async (c) => {
   const { client_id, ...credentials } = c.req.valid("json");
-  const { services } = c.var;
+  const services = c.get("services");
   const { user, session } = await services.lifecycle.register(credentials, services.clients.resolve(client_id).id, clientInfo(c), background(c));
   // REQUIRE_VERIFIED_EMAIL: the account exists, the session starts at the first login after verifying.
   if (!session) return c.json({ user }, 201);
@@ -28,7 +28,7 @@ authRoutes.post("/register", rateLimitByNetwork("REGISTER_RATE_LIMITER"), jsonBo
 
 authRoutes.post("/login", rateLimitByNetwork("LOGIN_RATE_LIMITER"), jsonBody(LoginBody), async (c) => {
   const { client_id, ...credentials } = c.req.valid("json");
-  const { services } = c.var;
+  const services = c.get("services");
   const { user, session } = await services.accounts.login(credentials, services.clients.resolve(client_id).id, clientInfo(c));
   return tokenResponse(c, session, 200, { user: publicUser(user) });
 });
@@ -36,7 +36,7 @@ authRoutes.post("/login", rateLimitByNetwork("LOGIN_RATE_LIMITER"), jsonBody(Log
 authRoutes.post("/refresh", rateLimitByNetwork("REFRESH_RATE_LIMITER"), jsonBody(RefreshBody), async (c) => {
   const fromCookie = readRefreshCookie(c);
   const { refresh_token, client_id } = c.req.valid("json");
-  const { services } = c.var;
+  const services = c.get("services");
   // A named client must exist and own the family; naming none keeps today's behaviour.
   const clientId = client_id === undefined ? undefined : services.clients.resolve(client_id).id;
   const session = await services.sessions.refresh(fromCookie ?? refresh_token, clientInfo(c), clientId);
@@ -46,19 +46,19 @@ authRoutes.post("/refresh", rateLimitByNetwork("REFRESH_RATE_LIMITER"), jsonBody
 
 authRoutes.post("/logout", async (c) => {
   const refreshToken = readRefreshCookie(c) ?? (await optionalBodyToken(c));
-  await c.var.services.sessions.logout({ refreshToken, accessToken: bearerToken(c.req.header("Authorization")) }, clientInfo(c));
-  clearRefreshCookie(c, c.var.services.config);
+  await c.get("services").sessions.logout({ refreshToken, accessToken: bearerToken(c.req.header("Authorization")) }, clientInfo(c));
+  clearRefreshCookie(c, c.get("services").config);
   return c.body(null, 204);
 });
 
 authRoutes.post("/logout-all", requireAccessToken, requireLiveSession, async (c) => {
-  const { sub, sid } = c.var.claims;
-  await c.var.services.sessions.revokeAll(sub, sid, clientInfo(c));
-  clearRefreshCookie(c, c.var.services.config);
+  const { sub, sid } = c.get("claims");
+  await c.get("services").sessions.revokeAll(sub, sid, clientInfo(c));
+  clearRefreshCookie(c, c.get("services").config);
   return c.body(null, 204);
 });
 
-authRoutes.get("/me", requireAccessToken, async (c) => c.json({ user: await c.var.services.accounts.profile(c.var.claims.sub) }));
+authRoutes.get("/me", requireAccessToken, async (c) => c.json({ user: await c.get("services").accounts.profile(c.get("claims").sub) }));
 
 /** Logout's optional `{"refresh_token"}` body; anything that is not JSON is simply no token. */
 async function optionalBodyToken(c: Context<AppEnv>): Promise<string | undefined> {
@@ -72,7 +72,7 @@ async function optionalBodyToken(c: Context<AppEnv>): Promise<string | undefined
 }
 
 function tokenResponse(c: Context<AppEnv>, session: IssuedSession, status: 200 | 201, extra: { user?: PublicUser; refreshTokenInBody?: boolean } = {}) {
-  setRefreshCookie(c, c.var.services.config, session.refreshToken, session.refreshExpiresAt);
+  setRefreshCookie(c, c.get("services").config, session.refreshToken, session.refreshExpiresAt);
   return c.json(
     {
       ...(extra.user ? { user: extra.user } : {}),

@@ -21,14 +21,14 @@ export const ChangeEmailBody = z.object({ new_email: email, current_password: bo
 export const lifecycleRoutes = new Hono<AppEnv>();
 
 lifecycleRoutes.post("/email/verify", jsonBody(TokenBody), async (c) => {
-  await c.var.services.lifecycle.verifyEmail(c.req.valid("json").token, clientInfo(c));
+  await c.get("services").lifecycle.verifyEmail(c.req.valid("json").token, clientInfo(c));
   return c.body(null, 204);
 });
 
 // Signed in: for the caller. Without a token: for an address, always 202 (users who may not log
 // in before verifying ask here; whether the address has an account does not show).
 lifecycleRoutes.post("/email/verify/resend", async (c, next) => (c.req.header("Authorization") ? requireAccessToken(c, next) : next()), jsonBody(ResendBody), async (c) => {
-  const { lifecycle } = c.var.services;
+  const { lifecycle } = c.get("services");
   const claims = c.get("claims");
   const address = c.req.valid("json").email;
   if (!claims && address === undefined) throw invalidRequest("email", "required without an access token");
@@ -37,13 +37,13 @@ lifecycleRoutes.post("/email/verify/resend", async (c, next) => (c.req.header("A
 });
 
 lifecycleRoutes.post("/password/forgot", jsonBody(ForgotPasswordBody), async (c) => {
-  await c.var.services.lifecycle.forgotPassword(c.req.valid("json").email, clientInfo(c), background(c));
+  await c.get("services").lifecycle.forgotPassword(c.req.valid("json").email, clientInfo(c), background(c));
   return c.body(null, 202);
 });
 
 lifecycleRoutes.post("/password/reset", jsonBody(ResetPasswordBody), async (c) => {
   const { token: presented, new_password } = c.req.valid("json");
-  await c.var.services.lifecycle.resetPassword({ token: presented, newPassword: new_password }, clientInfo(c), background(c));
+  await c.get("services").lifecycle.resetPassword({ token: presented, newPassword: new_password }, clientInfo(c), background(c));
   return c.body(null, 204);
 });
 
@@ -54,12 +54,12 @@ lifecycleRoutes.post(
   jsonBody(ChangeEmailBody),
   async (c) => {
     const { new_email, current_password } = c.req.valid("json");
-    await c.var.services.lifecycle.requestEmailChange({ userId: c.var.claims.sub, newEmail: new_email, currentPassword: current_password }, clientInfo(c));
+    await c.get("services").lifecycle.requestEmailChange({ userId: c.get("claims").sub, newEmail: new_email, currentPassword: current_password }, clientInfo(c));
     return c.body(null, 202);
   },
 );
 
 lifecycleRoutes.post("/email/change/confirm", jsonBody(TokenBody), async (c) => {
-  await c.var.services.lifecycle.confirmEmailChange(c.req.valid("json").token, clientInfo(c));
+  await c.get("services").lifecycle.confirmEmailChange(c.req.valid("json").token, clientInfo(c));
   return c.body(null, 204);
 });

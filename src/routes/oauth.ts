@@ -37,14 +37,14 @@ export const oauthRoutes = new Hono<AppEnv>();
 /** Public clients identify themselves with `client_id` (RFC 6749 section 3.2.1); it is required here. */
 function requireClient(c: Context<AppEnv>, clientId: string | undefined) {
   if (clientId === undefined) throw new DomainError("invalid_client", "client_id is required.");
-  return c.var.services.clients.resolve(clientId);
+  return c.get("services").clients.resolve(clientId);
 }
 
 oauthRoutes.post("/token", rateLimitByNetwork("REFRESH_RATE_LIMITER"), formBody(TokenRequest), async (c) => {
   const { grant_type, refresh_token, client_id, client_secret, scope } = c.req.valid("form");
   if (grant_type === "client_credentials") {
     const { id, secret } = clientCredentials(c.req.header("Authorization"), client_id, client_secret);
-    const issued = await c.var.services.apiKeys.exchange({ clientId: id, secret, scope }, background(c));
+    const issued = await c.get("services").apiKeys.exchange({ clientId: id, secret, scope }, background(c));
     // RFC 6749 section 4.4.3: no refresh token; the key is exchanged again when the token expires.
     const granted = issued.scopes.length > 0 ? { scope: issued.scopes.join(" ") } : {};
     return c.json({ access_token: issued.accessToken, token_type: "Bearer", expires_in: issued.expiresIn, ...granted });
@@ -54,21 +54,21 @@ oauthRoutes.post("/token", rateLimitByNetwork("REFRESH_RATE_LIMITER"), formBody(
   }
   const client = requireClient(c, client_id);
   if (refresh_token === undefined) throw new DomainError("invalid_request", "refresh_token: required", { field: "refresh_token" });
-  const session = await c.var.services.sessions.refresh(refresh_token, clientInfo(c), client.id);
+  const session = await c.get("services").sessions.refresh(refresh_token, clientInfo(c), client.id);
   return c.json({ access_token: session.accessToken, token_type: "Bearer", expires_in: session.expiresIn, refresh_token: session.refreshToken });
 });
 
 oauthRoutes.post("/revoke", formBody(RevocationRequest), async (c) => {
   const { token, client_id } = c.req.valid("form");
   const client = requireClient(c, client_id);
-  await c.var.services.sessions.revokeToken(token, client.id, clientInfo(c));
+  await c.get("services").sessions.revokeToken(token, client.id, clientInfo(c));
   // RFC 7009 section 2.2: 200 whether or not the token was valid, known or already revoked.
   return c.body(null, 200);
 });
 
 oauthRoutes.post("/introspect", formBody(IntrospectionRequest), async (c) => {
   const { token, client_id, client_secret } = c.req.valid("form");
-  const { services } = c.var;
+  const services = c.get("services");
   const basic = basicCredentials(c.req.header("Authorization"), 'Basic realm="introspection"');
   const resourceServer = await services.clients.authenticateResourceServer(basic?.id ?? client_id, basic?.secret ?? client_secret);
   if (!(await services.introspectionLimiter.allows(resourceServer))) throw rateLimited();
@@ -78,7 +78,7 @@ oauthRoutes.post("/introspect", formBody(IntrospectionRequest), async (c) => {
 });
 
 const userinfo = (c: Context<AppEnv>) =>
-  c.var.services.accounts.profile(c.var.claims.sub).then((user) =>
+  c.get("services").accounts.profile(c.get("claims").sub).then((user) =>
     c.json({ sub: user.id, email: user.email, email_verified: user.email_verified, roles: user.roles, role: user.role }),
   );
 oauthRoutes.get("/userinfo", requireAccessToken, userinfo);

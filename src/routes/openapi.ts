@@ -29,5 +29,5 @@ openApiRoutes.use(OPENAPI_PATH, cors({ origin: "*", allowMethods: ["GET", "HEAD"
 openApiRoutes.get(OPENAPI_PATH, (c) => {
   c.header("Cache-Control", OPENAPI_CACHE_CONTROL);
   c.header("Content-Type", "application/json");
-  return c.body(documentFor(c.var.services.config.issuer));
+  return c.body(documentFor(c.get("services").config.issuer));
 });

@@ -12,8 +12,8 @@ export const sessionRoutes = new Hono<AppEnv>();
 sessionRoutes.use(requireAccessToken, requireLiveSession);
 
 sessionRoutes.get("/", async (c) => {
-  const { sub, sid } = c.var.claims;
-  const sessions = await c.var.services.sessions.list(sub, sid);
+  const { sub, sid } = c.get("claims");
+  const sessions = await c.get("services").sessions.list(sub, sid);
   return c.json({
     sessions: sessions.map((s) => ({
       id: s.id,
@@ -29,6 +29,6 @@ sessionRoutes.get("/", async (c) => {
 
 sessionRoutes.delete("/:id", pathParams(SessionIdParams), async (c) => {
   // Idempotent: a retry after a partial failure completes the revocation and still answers 204.
-  await c.var.services.sessions.revokeOwn(c.var.claims.sub, c.req.valid("param").id, clientInfo(c));
+  await c.get("services").sessions.revokeOwn(c.get("claims").sub, c.req.valid("param").id, clientInfo(c));
   return c.body(null, 204);
 });

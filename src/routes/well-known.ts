@@ -11,7 +11,7 @@ export const wellKnownRoutes = new Hono<AppEnv>();
 wellKnownRoutes.use(cors({ origin: "*", allowMethods: ["GET", "HEAD", "OPTIONS"] }));
 
 wellKnownRoutes.get("/jwks.json", async (c) => {
-  const keys = await c.var.services.keys();
+  const keys = await c.get("services").keys();
   c.header("Cache-Control", JWKS_CACHE_CONTROL);
   c.header("ETag", keys.jwksEtag);
   const ifNoneMatch = c.req.header("If-None-Match");
@@ -48,14 +48,14 @@ function metadata(issuer: string) {
 // RFC 8414.
 wellKnownRoutes.get("/oauth-authorization-server", (c) => {
   c.header("Cache-Control", JWKS_CACHE_CONTROL);
-  return c.json(metadata(c.var.services.config.issuer));
+  return c.json(metadata(c.get("services").config.issuer));
 });
 
 // OIDC Discovery 1.0 requires these three members; this service signs only access tokens, with RS256.
 wellKnownRoutes.get("/openid-configuration", (c) => {
   c.header("Cache-Control", JWKS_CACHE_CONTROL);
   return c.json({
-    ...metadata(c.var.services.config.issuer),
+    ...metadata(c.get("services").config.issuer),
     subject_types_supported: ["public"],
     id_token_signing_alg_values_supported: ["RS256"],
   });

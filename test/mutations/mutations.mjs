@@ -260,7 +260,7 @@ export const MUTATIONS = [
     id: "S4",
     file: "src/middleware/origin-guard/index.ts",
     what: "credentialed CORS for any origin",
-    replace: [["(isAllowedOrigin(origin, c.req.url, c.var.services.config.allowedOrigins) ? origin : null)", "origin"]],
+    replace: [['(isAllowedOrigin(origin, c.req.url, c.get("services").config.allowedOrigins) ? origin : null)', "origin"]],
     killers: [
       { file: "test/refresh-refusals.test.ts", test: "CORS: credentialed preflight only for allowed origins" },
       { file: "test/adversarial-input.test.ts", test: "is not the service's own origin" },
@@ -381,7 +381,7 @@ export const MUTATIONS = [
     id: "F3",
     file: "src/middleware/bearer/index.ts",
     what: "item 3: no D1 liveness check on security endpoints",
-    replace: [['  c.set("session", await c.var.services.sessions.requireLive(c.var.claims));\n', ""]],
+    replace: [['  c.set("session", await c.get("services").sessions.requireLive(c.get("claims")));\n', ""]],
     killers: [{ file: "test/live-session.test.ts", test: "cannot change the password, log out everywhere" }],
   },
   {
@@ -430,7 +430,7 @@ export const MUTATIONS = [
     id: "F9a",
     file: "src/middleware/no-store/index.ts",
     what: "item 9: no-store on successful answers only",
-    replace: [['  c.header("Cache-Control", "no-store");', '  if (c.res.ok) c.header("Cache-Control", "no-store");']],
+    replace: [['  c.res.headers.set("Cache-Control", "no-store");', '  if (c.res.ok) c.res.headers.set("Cache-Control", "no-store");']],
     killers: [{ file: "test/no-store.test.ts", test: "no-store" }],
   },
   {

@@ -15,13 +15,13 @@ export function bearerToken(authorization: string | undefined): string | undefin
 }
 
 /**
- * Requires a valid, unrevoked access token and puts its claims on `c.var.claims`. The revocation
+ * Requires a valid, unrevoked access token and puts its claims on the context (`c.get("claims")`). The revocation
  * check (KV: token, family, user cutoff) is fail-closed: a KV error is a 503.
  */
 export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
   const token = bearerToken(c.req.header("Authorization"));
   if (!token) throw new DomainError("token_required", "A Bearer access token is required.");
-  c.set("claims", await c.var.services.tokens.authenticate(token));
+  c.set("claims", await c.get("services").tokens.authenticate(token));
   await next();
 });
 
@@ -29,9 +29,9 @@ export const requireAccessToken = createMiddleware<AppEnv>(async (c, next) => {
  * For endpoints that change security state (password, logout-all, sessions, API keys, admin by
  * access token): after `requireAccessToken`, the caller's session must also be live in D1 right now,
  * so a session revoked elsewhere cannot act during KV's propagation delay. An API key's token has no
- * session and is refused. Puts the session, with its user's roles now, on `c.var.session`.
+ * session and is refused. Puts the session, with its user's roles now, on the context (`c.get("session")`).
  */
 export const requireLiveSession = createMiddleware<AppEnv>(async (c, next) => {
-  c.set("session", await c.var.services.sessions.requireLive(c.var.claims));
+  c.set("session", await c.get("services").sessions.requireLive(c.get("claims")));
   await next();
 });

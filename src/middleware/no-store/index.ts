@@ -6,6 +6,8 @@ import { createMiddleware } from "hono/factory";
  */
 export const noStore = createMiddleware(async (c, next) => {
   await next();
-  c.header("Cache-Control", "no-store");
-  c.header("Pragma", "no-cache");
+  // On the answer itself, as hono's secureHeaders does: `c.header()` after the handler copies the
+  // whole Response once per call.
+  c.res.headers.set("Cache-Control", "no-store");
+  c.res.headers.set("Pragma", "no-cache");
 });

@@ -28,7 +28,7 @@ export function isAllowedOrigin(origin: string | undefined, requestUrl: string, 
  */
 export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
   const credentialedCors = cors({
-    origin: (origin, c) => (isAllowedOrigin(origin, c.req.url, c.var.services.config.allowedOrigins) ? origin : null),
+    origin: (origin, c) => (isAllowedOrigin(origin, c.req.url, c.get("services").config.allowedOrigins) ? origin : null),
     credentials: true,
     allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
     allowHeaders: ["Content-Type", "Authorization"],
@@ -37,7 +37,7 @@ export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (c.req.header("Origin") !== undefined) return credentialedCors(c, next);
     await next();
-    c.header("Vary", "Origin", { append: true });
+    c.res.headers.append("Vary", "Origin");
   };
 }
 
@@ -50,7 +50,7 @@ export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
 export const requireAllowedOriginForCookie = (options: { requireJson: boolean } = { requireJson: true }) =>
   createMiddleware<AppEnv>(async (c, next) => {
     if (!SAFE_METHODS.has(c.req.method) && hasRefreshCookie(c)) {
-      const { allowedOrigins } = c.var.services.config;
+      const { allowedOrigins } = c.get("services").config;
       const origin = c.req.header("Origin");
       if (!isAllowedOrigin(origin, c.req.url, allowedOrigins)) {
         const seen = origin === undefined ? "no Origin header" : `Origin ${JSON.stringify(origin.slice(0, 100))}`;

@@ -11,6 +11,6 @@ export const clientIp = (c: Context) => c.req.header("CF-Connecting-IP") ?? null
 /** 429 `rate_limited` with `Retry-After` once the client's network (IPv4 address, IPv6 /64) exceeds the named limiter. */
 export const rateLimitByNetwork = (name: NetworkLimiterName) =>
   createMiddleware<AppEnv>(async (c, next) => {
-    if (c.req.method !== "OPTIONS" && !(await c.var.services.networkLimiters[name].allows(networkOf(clientIp(c))))) throw rateLimited();
+    if (c.req.method !== "OPTIONS" && !(await c.get("services").networkLimiters[name].allows(networkOf(clientIp(c))))) throw rateLimited();
     await next();
   });

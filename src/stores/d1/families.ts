@@ -28,7 +28,6 @@ const familyColumns = {
 };
 
 /** What an access token needs of the user, read in the same statement as the family. */
-/** What an access token needs of the user, read in the same statement as the family. */
 const subjectOf = {
   roles: rolesOfUser(sessions.userId),
   emailVerified: sql<number>`(select "u"."email_verified_at" is not null from ${users} as "u" where "u"."id" = ${qualified(sessions.userId)})`,
