@@ -3,8 +3,9 @@ import { and, inArray } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { isUsable } from "../../api-keys/usable";
 import { usableKeyAt } from "./api-keys";
+import { enabledAndDisabledUsers, insertEach } from "./agreement-fixtures";
 import { Databases } from "./databases";
-import { apiKeys, users } from "./schema";
+import { apiKeys } from "./schema";
 
 /** The SQL rule (the last-used update, the key limit) and the TypeScript one (the services) must agree. */
 describe("the one definition of a usable API key", () => {
@@ -17,10 +18,7 @@ describe("the one definition of a usable API key", () => {
       for (const owner of ["enabled user", "disabled user", "service account"] as const) cases.push({ revokedAt, expiresAt, owner });
 
   it(`decides ${cases.length} edge cases the same way in SQL and in TypeScript`, async () => {
-    const userIds = { enabled: crypto.randomUUID(), disabled: crypto.randomUUID() };
-    for (const [state, id] of Object.entries(userIds)) {
-      await db.insert(users).values({ id, email: `${id}@example.com`, passwordHash: "x", createdAt: now, updatedAt: now, disabledAt: state === "disabled" ? now - 1 : null });
-    }
+    const userIds = await enabledAndDisabledUsers(db, now);
     const rows = cases.map((c) => ({
       id: crypto.randomUUID(),
       userId: c.owner === "service account" ? null : c.owner === "enabled user" ? userIds.enabled : userIds.disabled,
@@ -33,8 +31,7 @@ describe("the one definition of a usable API key", () => {
       expiresAt: c.expiresAt,
       revokedAt: c.revokedAt,
     }));
-    const [first, ...rest] = rows.map((row) => db.insert(apiKeys).values(row));
-    await db.batch([first!, ...rest]);
+    await insertEach(db, apiKeys, rows);
     const ids = rows.map((row) => row.id);
     const usable = new Set((await db.select({ id: apiKeys.id }).from(apiKeys).where(and(inArray(apiKeys.id, ids), usableKeyAt(now))).all()).map((row) => row.id));
     const state = (c: (typeof cases)[number], i: number) => ({

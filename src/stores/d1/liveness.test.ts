@@ -3,9 +3,10 @@ import { and, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { getConfig } from "../../config";
 import { isLive, livenessBounds } from "../../sessions/liveness";
+import { enabledAndDisabledUsers, insertEach } from "./agreement-fixtures";
 import { Databases } from "./databases";
 import { liveFamily } from "./liveness";
-import { sessions, users } from "./schema";
+import { sessions } from "./schema";
 
 /** The SQL rule (rotation, session list, housekeeping) and the TypeScript one (services) must agree. */
 describe("the one definition of a live family", () => {
@@ -19,10 +20,7 @@ describe("the one definition of a live family", () => {
         for (const userDisabledAt of [null, now - 1]) cases.push({ revokedAt, expiresAt, rotatedAt, userDisabledAt });
 
   it(`decides ${cases.length} edge cases the same way in SQL and in TypeScript`, async () => {
-    const userIds = { enabled: crypto.randomUUID(), disabled: crypto.randomUUID() };
-    for (const [state, id] of Object.entries(userIds)) {
-      await db.insert(users).values({ id, email: `${id}@example.com`, passwordHash: "x", createdAt: now, updatedAt: now, disabledAt: state === "disabled" ? now - 1 : null });
-    }
+    const userIds = await enabledAndDisabledUsers(db, now);
     const rows = cases.map((c) => ({
       id: crypto.randomUUID(),
       userId: c.userDisabledAt === null ? userIds.enabled : userIds.disabled,
@@ -31,9 +29,7 @@ describe("the one definition of a live family", () => {
       rotatedAt: c.rotatedAt,
       revokedAt: c.revokedAt,
     }));
-    // D1 binds at most 100 parameters per statement: a row per statement.
-    const [first, ...rest] = rows.map((row) => db.insert(sessions).values(row));
-    await db.batch([first!, ...rest]);
+    await insertEach(db, sessions, rows);
     const live = await db
       .select({ id: sessions.id })
       .from(sessions)
