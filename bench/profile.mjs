@@ -31,9 +31,10 @@ const { values: opts, positionals } = parseArgs({
     "without-rate-limits": { type: "boolean", default: false },
   },
 });
-const pair = PAIRS.find((p) => p.key === positionals[0]);
+const ENDPOINTS = PAIRS.filter((p) => !p.copyOf);
+const pair = ENDPOINTS.find((p) => p.key === positionals[0]);
 if (!pair) {
-  console.error(`usage: npm run bench:profile -- <${PAIRS.map((p) => p.key).join("|")}> [--reference [--limited]] [--seconds N] [--app DIR] [--without-rate-limits]`);
+  console.error(`usage: npm run bench:profile -- <${ENDPOINTS.map((p) => p.key).join("|")}> [--reference [--limited]] [--seconds N] [--app DIR] [--without-rate-limits]`);
   process.exit(2);
 }
 const PORT = Number(opts["port-base"]);

@@ -28,7 +28,7 @@ import { prepareMeter, runMeterPhase } from "./lib/meter.mjs";
 import { BUNDLE_GZIP_TARGET_KB, compare, extrasTable, limitCallCpuMs, missedTargets, resultsMarkdown, sidesOfRow, table } from "./lib/report.mjs";
 import { d1Console, d1Violations } from "./lib/report-d1.mjs";
 import { foreignLoad, runRounds } from "./lib/rounds.mjs";
-import { PAIRS, login, makeClients, setupUsers } from "./lib/scenarios.mjs";
+import { PAIRS, copyName, login, makeClients, setupUsers } from "./lib/scenarios.mjs";
 import { startDev, stopAll, stopAllNow } from "./lib/wrangler.mjs";
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -69,7 +69,9 @@ const APP = resolve(opts.app);
 const DEFAULT_RUN = !QUICK && !opts["without-rate-limits"] && !opts.duration && !opts.rounds && DATABASES === 1 && APP === REPO && opts.only === ALL_KEYS;
 const OUT = opts.out ? resolve(opts.out) : DEFAULT_RUN ? join(BENCH_DIR, "RESULTS.md") : undefined;
 const PORT = Number(opts["port-base"]);
-const REFERENCES = ["hello", "verify", "rotate", "sign"];
+/** The reference workers (bench/workers/<name>), and the copy the noise check measures against `hello`. */
+const REFERENCES = ["hello", "verify", "rotate", "sign", ...PAIRS.filter((p) => p.copyOf).map(copyName)];
+const copiedWorker = (name) => PAIRS.find((p) => copyName(p) === name)?.copyOf;
 /** Cores used by other processes during the measured windows above which a run is called disturbed. */
 const DISTURBED_CORES = 0.3;
 
@@ -252,9 +254,11 @@ async function startReferences(app, envFile, statePath) {
     await Promise.all(
       REFERENCES.map(async (name, i) => {
         const server = await startDev({
-          name, cwd: join(BENCH_DIR, "workers", name), config: join(BENCH_DIR, "workers", name, "wrangler.toml"),
+          name, cwd: join(BENCH_DIR, "workers", copiedWorker(name) ?? name), config: join(BENCH_DIR, "workers", copiedWorker(name) ?? name, "wrangler.toml"),
           port: PORT + 1 + i, inspectorPort: PORT + 1001 + i, persistTo: statePath(name), envFile,
-          vars: { ISSUER: app.issuer, AUDIENCE: app.audience }, extraArgs: ["--compatibility-date", app.compatibilityDate],
+          vars: { ISSUER: app.issuer, AUDIENCE: app.audience },
+          // A copy runs under its own name in wrangler's dev registry.
+          extraArgs: ["--compatibility-date", app.compatibilityDate, ...(copiedWorker(name) ? ["--name", `bench-${name}`] : [])],
         });
         return [name, { server, pool: openPool(server.directUrl, SETTINGS.concurrency) }];
       }),

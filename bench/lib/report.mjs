@@ -122,7 +122,9 @@ export function resultsMarkdown({ meta, rows, extras, notes, meter }) {
 Each endpoint against its **judged floor**, the reference worker doing the same platform work
 (for \`/auth/me\` and \`/auth/refresh\` that includes the one per-IP Rate Limiting \`limit()\` call they
 make: \`verify+limit\`, \`rotate+limit\`), and its **plain floor** (reported). Targets apply to the judged
-floor; \`--strict\` fails on a missed one.
+floor; \`--strict\` fails on a missed one. The noise check measures two identical \`hello\` workers
+against each other in the same rounds: how far its ratio strays from 1.000 is how far this run's
+ratios can stray with no difference in the code.
 
 ${table(rows)}
 

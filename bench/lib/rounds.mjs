@@ -3,7 +3,7 @@
  * and + limit() where the service makes that call), in an order that rotates from round to round.
  */
 import { runLoad } from "./load.mjs";
-import { PAIRS, makeClients, sidesOf } from "./scenarios.mjs";
+import { PAIRS, copyName, makeClients, sidesOf } from "./scenarios.mjs";
 import { machineBusySeconds } from "./measure.mjs";
 
 /**
@@ -32,8 +32,8 @@ export async function runRounds({ pairKeys, settings, service, servicePool, refs
     for (const key of pairKeys) {
       const pair = PAIRS.find((p) => p.key === key);
       for (const side of sides(pair, attempt)) {
-        const server = side === "endpoint" ? service : refs[pair.reference].server;
-        const pool = side === "endpoint" ? servicePool : refs[pair.reference].pool;
+        const endpoint = pair.copyOf ? refs[copyName(pair)] : { server: service, pool: servicePool };
+        const { server, pool } = side === "endpoint" ? endpoint : refs[pair.reference];
         const marks = {};
         const run = await runLoad({
           pool, clients: clients[key][side], warmupMs: settings.warmupMs, durationMs: durationOf(key),

@@ -12,14 +12,20 @@ export const PASSWORD = "bench password, long enough";
  * bench/workers/shared/limit.ts). `target` is the minimum req/s ratio to the JUDGED floor: the floor
  * that does the same platform work, i.e. floor+limit where the service makes limit() calls, the
  * plain floor otherwise (--without-rate-limits, JWKS). The plain floor is always reported too.
- * Undefined target: reported only.
+ * Undefined target: reported only. `noise` is not an endpoint: a second copy of `hello` (`copyOf`)
+ * measured against `hello` in the same rounds, so every run shows how far two identical workers'
+ * ratio strays from 1.000 on this machine; a target missed by less than that is within noise.
  */
 export const PAIRS = [
   { key: "jwks", endpoint: "GET /.well-known/jwks.json", reference: "hello", target: 0.95, limited: false },
   { key: "me", endpoint: "GET /auth/me", reference: "verify", target: 0.9, limited: true },
   { key: "refresh", endpoint: "POST /auth/refresh", reference: "rotate", target: 1.0, limited: true },
   { key: "login", endpoint: "POST /auth/login", reference: "sign", target: undefined, limited: false },
+  { key: "noise", endpoint: "noise check: `hello`, a second copy", reference: "hello", target: undefined, limited: false, copyOf: "hello" },
 ];
+
+/** The worker of a pair's endpoint side: the service, or for the noise check the copy of its floor. */
+export const copyName = (pair) => (pair.copyOf ? `${pair.copyOf}-copy` : undefined);
 
 /**
  * The sides of a pair in the order round `round` measures them: the endpoint, its floor and, if the
@@ -99,6 +105,7 @@ function chainClient(path, state, restart) {
 export async function makeClients(pairKey, side, { users, servicePool, referencePool }) {
   const floorPath = side === "limited" ? LIMITED_PATH : "/";
   const simple = (req, check = ok200) => users.map(() => ({ request: () => req, accept: check }));
+  if (pairKey === "noise") return simple({ path: "/" });
   if (pairKey === "jwks") {
     return side === "endpoint"
       ? simple({ path: "/.well-known/jwks.json" }, (s, b) => s === 200 && b.startsWith('{"keys":['))
