@@ -253,8 +253,9 @@ async function startReferences(app, envFile, statePath) {
   const refs = Object.fromEntries(
     await Promise.all(
       REFERENCES.map(async (name, i) => {
+        const dir = join(BENCH_DIR, "workers", copiedWorker(name) ?? name);
         const server = await startDev({
-          name, cwd: join(BENCH_DIR, "workers", copiedWorker(name) ?? name), config: join(BENCH_DIR, "workers", copiedWorker(name) ?? name, "wrangler.toml"),
+          name, cwd: dir, config: join(dir, "wrangler.toml"),
           port: PORT + 1 + i, inspectorPort: PORT + 1001 + i, persistTo: statePath(name), envFile,
           vars: { ISSUER: app.issuer, AUDIENCE: app.audience },
           // A copy runs under its own name in wrangler's dev registry.

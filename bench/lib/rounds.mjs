@@ -31,8 +31,8 @@ export async function runRounds({ pairKeys, settings, service, servicePool, refs
     const runs = [];
     for (const key of pairKeys) {
       const pair = PAIRS.find((p) => p.key === key);
+      const endpoint = pair.copyOf ? refs[copyName(pair)] : { server: service, pool: servicePool };
       for (const side of sides(pair, attempt)) {
-        const endpoint = pair.copyOf ? refs[copyName(pair)] : { server: service, pool: servicePool };
         const { server, pool } = side === "endpoint" ? endpoint : refs[pair.reference];
         const marks = {};
         const run = await runLoad({
