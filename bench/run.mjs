@@ -14,7 +14,9 @@
  * of the workerd that runs each worker (wrangler's own port adds its ProxyWorker: see RESULTS.md).
  *   options: --only jwks,me,refresh,login,d1   --app <dir> (another checkout of the service)
  *            --out <file>   --strict (also fail on a missed target)   --port-base 8790
- *            --duration <seconds per run>   --rounds <n>   --databases <n>
+ *            --duration <measured seconds per side and round>   --rounds <n>   --databases <n>
+ *            --slices <n> (the measured time of each side in a round, cut into n interleaved slices)
+ *            --keep-workers (the same worker processes for every round, rather than fresh ones)
  *            --without-rate-limits (drop the local Rate Limiting simulation from the service's config)
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -22,8 +24,8 @@ import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { openPool, runLoad, send } from "./lib/load.mjs";
-import { applyMigrations, measureBundle, measureCpuPerRequest, snapshotService, userDatabasesOf, versions, withUserDatabases } from "./lib/measure.mjs";
+import { openPool, retargetablePool, runLoad, send } from "./lib/load.mjs";
+import { applyMigrations, machineBusySeconds, measureBundle, measureCpuPerRequest, snapshotService, userDatabasesOf, versions, withUserDatabases } from "./lib/measure.mjs";
 import { prepareMeter, runMeterPhase } from "./lib/meter.mjs";
 import { BUNDLE_GZIP_TARGET_KB, compare, extrasTable, limitCallCpuMs, missedTargets, resultsMarkdown, sidesOfRow, table } from "./lib/report.mjs";
 import { d1Console, d1Violations } from "./lib/report-d1.mjs";
@@ -45,6 +47,8 @@ const { values: opts } = parseArgs({
     "port-base": { type: "string", default: "8790" },
     duration: { type: "string" },
     rounds: { type: "string" },
+    slices: { type: "string" },
+    "keep-workers": { type: "boolean", default: false },
     databases: { type: "string", default: "1" },
     "without-rate-limits": { type: "boolean", default: false },
   },
@@ -52,10 +56,11 @@ const { values: opts } = parseArgs({
 const QUICK = opts.quick;
 // A round during which other processes took more than `disturbedCores` is measured again, `retries` times at most.
 const SETTINGS = QUICK
-  ? { concurrency: 16, warmupMs: 300, durationMs: 1000, rounds: 1, loginSamples: 2, retries: 0, disturbedCores: 1 }
-  : { concurrency: 16, warmupMs: 1000, durationMs: 4000, rounds: 4, loginSamples: 6, retries: 3, disturbedCores: 0.5 };
+  ? { concurrency: 16, warmupMs: 300, durationMs: 1000, slices: 2, sliceWarmupMs: 50, rounds: 1, loginSamples: 2, retries: 0, disturbedCores: 1 }
+  : { concurrency: 16, warmupMs: 1000, durationMs: 2000, slices: 4, sliceWarmupMs: 100, rounds: 8, loginSamples: 6, retries: 3, disturbedCores: 0.5 };
 if (opts.duration) SETTINGS.durationMs = Number(opts.duration) * 1000;
 if (opts.rounds) SETTINGS.rounds = Number(opts.rounds);
+if (opts.slices) SETTINGS.slices = Number(opts.slices);
 /** The D1 phase: registrations (then one login each), rotations of one family, row copies, replayed rotations. */
 const METER_PLAN = QUICK ? { registrations: 3, rotations: 200, copies: 2000, replays: 500 } : { registrations: 20, rotations: 1000, copies: 10000, replays: 1000 };
 const KEYS = opts.only.split(",").map((s) => s.trim());
@@ -66,7 +71,7 @@ const DATABASES = Number(opts.databases);
 const METER_DATABASES = QUICK ? Math.max(2, DATABASES) : DATABASES;
 const APP = resolve(opts.app);
 // bench/RESULTS.md holds full default runs of this checkout only; anything else goes to --out if given.
-const DEFAULT_RUN = !QUICK && !opts["without-rate-limits"] && !opts.duration && !opts.rounds && DATABASES === 1 && APP === REPO && opts.only === ALL_KEYS;
+const DEFAULT_RUN = !QUICK && !opts["without-rate-limits"] && !opts.duration && !opts.rounds && !opts.slices && !opts["keep-workers"] && DATABASES === 1 && APP === REPO && opts.only === ALL_KEYS;
 const OUT = opts.out ? resolve(opts.out) : DEFAULT_RUN ? join(BENCH_DIR, "RESULTS.md") : undefined;
 const PORT = Number(opts["port-base"]);
 /** The reference workers (bench/workers/<name>), and the copy the noise check measures against `hello`. */
@@ -155,7 +160,8 @@ async function main() {
   }
   const meta = {
     ...versions(APP), mode: QUICK ? "quick" : "full", concurrency: SETTINGS.concurrency, rounds: SETTINGS.rounds,
-    warmupS: SETTINGS.warmupMs / 1000, durationS: SETTINGS.durationMs / 1000, totalS: ((performance.now() - T0) / 1000).toFixed(0),
+    warmupS: SETTINGS.warmupMs / 1000, durationS: SETTINGS.durationMs / 1000, slices: SETTINGS.slices, sliceWarmupS: SETTINGS.sliceWarmupMs / 1000,
+    freshWorkers: !opts["keep-workers"] && SETTINGS.rounds > 1, totalS: ((performance.now() - T0) / 1000).toFixed(0),
     cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, date: new Date().toISOString(),
     foreign, databases: app.userDatabases,
   };
@@ -177,12 +183,8 @@ async function main() {
 /** Steps 2 to 5: the service alone first, accounts and CPU per login, the rounds, wrangler's proxy. */
 async function measureThroughput(app, envFile, statePath, refs) {
   // 2. The service last and alone, so that its start-up and first request are measured on a quiet machine.
-  const service = await startDev({
-    name: "service", cwd: app.dir, config: app.config, port: PORT, inspectorPort: PORT + 1000, persistTo: statePath("service"), envFile,
-    // Its own name in wrangler's dev registry, so that a developer's `npm run dev` keeps its entry.
-    extraArgs: ["--name", "edge-token-service-bench"],
-  });
-  const servicePool = openPool(service.directUrl, SETTINGS.concurrency);
+  const service = await startService(app, envFile, statePath);
+  const servicePool = retargetablePool(service.directUrl, SETTINGS.concurrency);
   await sleep(500);
   const [first, second] = await firstRequests(service.url, "/.well-known/jwks.json");
   if (first.status !== 200) throw new Error(`first JWKS request: ${first.status} ${first.body.slice(0, 300)}\n${service.log.slice(-2000)}`);
@@ -198,8 +200,17 @@ async function measureThroughput(app, envFile, statePath, refs) {
   log(`CPU per login ${loginCpu.cpuMs.toFixed(1)} ms (password hash alone ${hashCpu.cpuMs.toFixed(1)} ms)`);
 
   // 4. Round after round, each endpoint and its floors, in an order that rotates.
+  // Every round after the first on fresh processes (unless --keep-workers): see restartWorkers.
+  const workers = { service: { server: service, pool: servicePool }, ...refs };
+  const restart = opts["keep-workers"]
+    ? undefined
+    : async () => {
+        await restartWorkers(app, envFile, statePath, workers);
+        // Fresh access tokens, so that a long run (retried rounds) never outlives ACCESS_TOKEN_TTL_SECONDS.
+        await Promise.all(users.map(async (u) => (u.accessToken = (await login(servicePool, u.email)).accessToken)));
+      };
   const results = await runRounds({
-    pairKeys: PAIR_KEYS, settings: SETTINGS, service, servicePool, refs, users, withLimiter: app.rateLimited, durationOf, log,
+    pairKeys: PAIR_KEYS, settings: SETTINGS, workers, users, withLimiter: app.rateLimited, durationOf, slicesOf, restart, log,
   });
 
   // 5. What wrangler's own port (its ProxyWorker in front of the worker) would have measured instead.
@@ -246,28 +257,71 @@ function keptHistory(file) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** In quick mode a login takes ~0.1 s of CPU: 16 of them need a few seconds to show up at all. */
-const durationOf = (key) => (QUICK && key === "login" ? 3000 : SETTINGS.durationMs);
+const durationOf = (key) => (key === "login" ? (QUICK ? 3000 : 4000) : SETTINGS.durationMs);
+/** A login takes ~1 s at this concurrency (no target, reported only): one window, not slices it would not fill. */
+const slicesOf = (key) => (key === "login" ? 1 : SETTINGS.slices);
 
-/** The reference workers, in parallel, each on the port after the service's; `rotate` gets its table. */
+const startService = (app, envFile, statePath) =>
+  startDev({
+    name: "service", cwd: app.dir, config: app.config, port: PORT, inspectorPort: PORT + 1000, persistTo: statePath("service"), envFile,
+    // Its own name in wrangler's dev registry, so that a developer's `npm run dev` keeps its entry.
+    extraArgs: ["--name", "edge-token-service-bench"],
+  });
+
+/** One reference worker, on its port after the service's. */
+function startReference(app, envFile, statePath, name) {
+  const i = REFERENCES.indexOf(name);
+  const dir = join(BENCH_DIR, "workers", copiedWorker(name) ?? name);
+  return startDev({
+    name, cwd: dir, config: join(dir, "wrangler.toml"),
+    port: PORT + 1 + i, inspectorPort: PORT + 1001 + i, persistTo: statePath(name), envFile,
+    vars: { ISSUER: app.issuer, AUDIENCE: app.audience },
+    // A copy runs under its own name in wrangler's dev registry.
+    extraArgs: ["--compatibility-date", app.compatibilityDate, ...(copiedWorker(name) ? ["--name", `bench-${name}`] : [])],
+  });
+}
+
+/** The reference workers, in parallel; `rotate` gets its table. */
 async function startReferences(app, envFile, statePath) {
   const refs = Object.fromEntries(
     await Promise.all(
-      REFERENCES.map(async (name, i) => {
-        const dir = join(BENCH_DIR, "workers", copiedWorker(name) ?? name);
-        const server = await startDev({
-          name, cwd: dir, config: join(dir, "wrangler.toml"),
-          port: PORT + 1 + i, inspectorPort: PORT + 1001 + i, persistTo: statePath(name), envFile,
-          vars: { ISSUER: app.issuer, AUDIENCE: app.audience },
-          // A copy runs under its own name in wrangler's dev registry.
-          extraArgs: ["--compatibility-date", app.compatibilityDate, ...(copiedWorker(name) ? ["--name", `bench-${name}`] : [])],
-        });
-        return [name, { server, pool: openPool(server.directUrl, SETTINGS.concurrency) }];
+      REFERENCES.map(async (name) => {
+        const server = await startReference(app, envFile, statePath, name);
+        return [name, { server, pool: retargetablePool(server.directUrl, SETTINGS.concurrency) }];
       }),
     ),
   );
   const setup = await send(refs.rotate.pool, { method: "POST", path: "/setup" });
   if (setup.status !== 200) throw new Error(`rotate /setup: ${setup.status} ${setup.body}`);
   return refs;
+}
+
+/**
+ * Stops every worker and starts it again on the same local state (accounts, families, chains and the
+ * key carry over), then waits for the machine to be quiet. Two identical workers in two processes
+ * differ by up to ~7% in speed for as long as the processes live (bench/RESULTS.md, the noise check):
+ * fresh processes every round turn that offset into noise that the rounds average out.
+ */
+async function restartWorkers(app, envFile, statePath, workers) {
+  const started = performance.now();
+  await stopAll();
+  const servers = await Promise.all(
+    Object.keys(workers).map((name) => (name === "service" ? startService(app, envFile, statePath) : startReference(app, envFile, statePath, name))),
+  );
+  await Promise.all(Object.values(workers).map((worker, i) => ((worker.server = servers[i]), worker.pool.retarget(servers[i].directUrl))));
+  const quietAfterMs = await untilQuiet();
+  log(`every worker restarted in ${((performance.now() - started) / 1000).toFixed(1)} s (machine quiet after ${(quietAfterMs / 1000).toFixed(1)} s of it)`);
+}
+
+/** Waits (20 s at most) until the machine's CPUs are busy less than a fifth of one core over half a second; returns the ms waited. */
+async function untilQuiet() {
+  const started = performance.now();
+  for (let busy = Infinity; busy > 0.2 && performance.now() - started < 20_000; ) {
+    const before = machineBusySeconds();
+    await sleep(500);
+    busy = (machineBusySeconds() - before) / 0.5;
+  }
+  return performance.now() - started;
 }
 
 /** The first two requests after start, through wrangler's own port as a user's would go. */

@@ -15,6 +15,22 @@ export function openPool(origin, connections) {
   return new Pool(origin, { connections, pipelining: 1, keepAliveTimeout: 60_000, headersTimeout: 60_000, bodyTimeout: 60_000 });
 }
 
+/**
+ * A pool that can be pointed at another origin (its worker restarted on a new socket): whoever holds
+ * it, virtual clients included, sends to the current one.
+ */
+export function retargetablePool(origin, connections) {
+  let pool = openPool(origin, connections);
+  return {
+    request: (options) => pool.request(options),
+    async retarget(to) {
+      await pool.close();
+      pool = openPool(to, connections);
+    },
+    close: () => pool.close(),
+  };
+}
+
 /** Sends one request through the pool and returns status, body text and latency in ms. */
 export async function send(pool, { method = "GET", path, headers = {}, body }) {
   const started = performance.now();
@@ -70,6 +86,7 @@ export async function runLoad({ pool, clients, warmupMs, durationMs, onWindow })
   edge("end"); // the last responses can beat the timer by a millisecond
   latencies.sort((a, b) => a - b);
   return {
+    latencies,
     requests: latencies.length,
     rps: latencies.length / (durationMs / 1000),
     p50: percentile(latencies, 0.5),
@@ -79,7 +96,8 @@ export async function runLoad({ pool, clients, warmupMs, durationMs, onWindow })
   };
 }
 
-function percentile(sorted, q) {
+/** The q-quantile of an ascending array (NaN if empty). */
+export function percentile(sorted, q) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
 }

@@ -1,24 +1,26 @@
 /**
  * The throughput rounds of `npm run bench`: round after round, each endpoint and its floors (plain,
- * and + limit() where the service makes that call), in an order that rotates from round to round.
+ * and + limit() where the service makes that call), in an order that rotates from round to round;
+ * within a round, the sides of a pair take turns in short slices.
  */
-import { runLoad } from "./load.mjs";
+import { percentile, runLoad } from "./load.mjs";
+import { cpuOfGroups } from "./wrangler.mjs";
 import { PAIRS, copyName, makeClients, sidesOf } from "./scenarios.mjs";
 import { machineBusySeconds } from "./measure.mjs";
 
 /**
  * Runs `settings.rounds` rounds over `pairKeys`; returns { [pair]: { endpoint|reference|limited: run[] } }
  * and `discardedRounds`. Each run carries the worker's CPU seconds in its window and the cores other
- * processes used meanwhile.
+ * processes used meanwhile. `workers` maps `service` and each reference to its { server, pool };
+ * `restart`, if given, starts them afresh (updating `workers`) before every round after the first.
  */
-export async function runRounds({ pairKeys, settings, service, servicePool, refs, users, withLimiter, durationOf, log }) {
-  const servers = [service, ...Object.values(refs).map((r) => r.server)];
+export async function runRounds({ pairKeys, settings, workers, users, withLimiter, durationOf, slicesOf, restart, log }) {
   const sides = (pair, round = 1) => sidesOf(pair, { withLimiter, round });
   const results = {};
   const clients = {};
   for (const key of pairKeys) {
     const pair = PAIRS.find((p) => p.key === key);
-    const ctx = { users, servicePool, referencePool: refs[pair.reference].pool };
+    const ctx = { users, servicePool: workers.service.pool, referencePool: workers[pair.reference].pool };
     results[key] = {};
     clients[key] = {};
     for (const side of sides(pair)) {
@@ -28,23 +30,14 @@ export async function runRounds({ pairKeys, settings, service, servicePool, refs
   }
   let discarded = 0;
   for (let round = 1, attempt = 1; round <= settings.rounds; attempt++) {
+    if (attempt > 1 && restart) await restart();
+    const servers = Object.values(workers).map((w) => w.server);
     const runs = [];
     for (const key of pairKeys) {
       const pair = PAIRS.find((p) => p.key === key);
-      const endpoint = pair.copyOf ? refs[copyName(pair)] : { server: service, pool: servicePool };
-      for (const side of sides(pair, attempt)) {
-        const { server, pool } = side === "endpoint" ? endpoint : refs[pair.reference];
-        const marks = {};
-        const run = await runLoad({
-          pool, clients: clients[key][side], warmupMs: settings.warmupMs, durationMs: durationOf(key),
-          onWindow: (edge) => (marks[edge] = sample(server, servers)),
-        });
-        run.cpuWorker = marks.end.worker - marks.start.worker;
-        run.foreignCores = (marks.end.busy - marks.start.busy - (marks.end.ours - marks.start.ours)) / ((marks.end.t - marks.start.t) / 1000);
-        if (run.requests === 0) {
-          run.errors++;
-          run.firstError ??= "no response completed in the measured window";
-        }
+      const endpoint = workers[pair.copyOf ? copyName(pair) : "service"];
+      const order = sides(pair, attempt).map((side) => ({ side, ...(side === "endpoint" ? endpoint : workers[pair.reference]), clients: clients[key][side] }));
+      for (const { side, run } of await measurePair(order, settings, durationOf(key), slicesOf(key), servers)) {
         runs.push({ key, side, run });
         const label = side === "endpoint" ? pair.endpoint : `floor ${pair.reference}${side === "limited" ? "+limit" : ""}`;
         log(`round ${round} ${label}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms, errors ${run.errors}, other processes ${run.foreignCores.toFixed(2)} cores${run.firstError ? ` (first error: ${run.firstError})` : ""}`);
@@ -76,9 +69,49 @@ export function foreignLoad(results) {
   return loads.length ? { mean: loads.reduce((a, b) => a + b, 0) / loads.length, max: Math.max(...loads) } : { mean: NaN, max: NaN };
 }
 
+/**
+ * One round of one pair: each side warmed up in turn, then `slices` measured slices per side,
+ * interleaved (A B C A B C ...), `durationMs` of measured time per side in all. The machine's speed
+ * drifts by tens of percent over seconds; sides measured in alternating short slices share that drift,
+ * where one long window each would not. Returns one run per side, its slices folded together.
+ */
+async function measurePair(order, settings, durationMs, slices, servers) {
+  const folded = new Map(order.map(({ side }) => [side, { side, latencies: [], errors: 0, firstError: undefined, seconds: 0, wallSeconds: 0, cpuWorker: 0, foreignSeconds: 0 }]));
+  const load = async ({ side, pool, clients, server }, warmupMs, windowMs) => {
+    const marks = {};
+    const run = await runLoad({ pool, clients, warmupMs, durationMs: windowMs, onWindow: windowMs ? (edge) => (marks[edge] = sample(server, servers)) : undefined });
+    const into = folded.get(side);
+    into.errors += run.errors;
+    into.firstError ??= run.firstError;
+    if (!windowMs) return;
+    for (const ms of run.latencies) into.latencies.push(ms);
+    into.seconds += windowMs / 1000;
+    into.wallSeconds += (marks.end.t - marks.start.t) / 1000;
+    into.cpuWorker += marks.end.worker - marks.start.worker;
+    into.foreignSeconds += marks.end.busy - marks.start.busy - (marks.end.ours - marks.start.ours);
+  };
+  for (const side of order) await load(side, settings.warmupMs, 0);
+  for (let slice = 0; slice < slices; slice++) {
+    for (const side of order) await load(side, settings.sliceWarmupMs, durationMs / slices);
+  }
+  return [...folded.values()].map(({ side, latencies, errors, firstError, seconds, cpuWorker, foreignSeconds, wallSeconds }) => {
+    latencies.sort((a, b) => a - b);
+    const run = {
+      requests: latencies.length, rps: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99),
+      errors, firstError, cpuWorker, foreignCores: foreignSeconds / wallSeconds,
+    };
+    if (run.requests === 0) {
+      run.errors++;
+      run.firstError ??= "no response completed in the measured window";
+    }
+    return { side, run };
+  });
+}
+
 /** CPU counters at a window edge: the measured worker's workerd, ours (client + every server), the machine's. */
 function sample(server, servers) {
   const own = process.cpuUsage();
-  const ours = (own.user + own.system) / 1e6 + servers.reduce((a, s) => a + s.cpuSeconds().total, 0);
-  return { t: performance.now(), worker: server.cpuSeconds().worker, ours, busy: machineBusySeconds() };
+  const groups = cpuOfGroups(servers);
+  const ours = (own.user + own.system) / 1e6 + [...groups.values()].reduce((a, g) => a + g.total, 0);
+  return { t: performance.now(), worker: groups.get(server).worker, ours, busy: machineBusySeconds() };
 }

@@ -57,7 +57,7 @@ export function startDev({ name, cwd, config, port, inspectorPort, persistTo, en
     exited: false,
     stop: () => stopGroup(child),
     /** CPU seconds of the workerd running the worker itself (`worker`) and of the whole group (`total`). */
-    cpuSeconds: () => groupCpu(child.pid, port),
+    cpuSeconds: () => cpuOfGroups([server]).get(server),
   };
   running.add(child);
   const append = (d) => {
@@ -136,26 +136,32 @@ function alive(pid) {
 }
 
 const TICKS_PER_SECOND = 100; // Linux USER_HZ
+/** The command line of each pid seen (it never changes while the process lives). */
+const commandLines = new Map();
 
-/** Sums utime+stime of every process in the group; `worker` is the workerd that is not the proxy on `port`. */
-function groupCpu(pgid, port) {
-  let total = 0;
-  let worker = 0;
+/**
+ * CPU seconds (utime+stime) of every process group in `servers`, read in one pass over /proc:
+ * `total` of the whole group, `worker` of the workerd that is not wrangler's proxy on the server's port.
+ * One pass, because the rounds sample every server at the edge of each measured slice.
+ */
+export function cpuOfGroups(servers) {
+  const byGroup = new Map(servers.map((s) => [s.pid, { server: s, total: 0, worker: 0 }]));
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
       const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      if (Number(fields[2]) !== pgid) continue; // field 5: pgrp
+      const group = byGroup.get(Number(fields[2])); // field 5: pgrp
+      if (!group) continue;
       const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime
-      total += seconds;
-      const cmd = readFileSync(`/proc/${entry}/cmdline`, "utf8");
-      if (cmd.includes("workerd") && !cmd.includes(`entry=127.0.0.1:${port}\0`)) {
-        worker += seconds;
-      }
+      group.total += seconds;
+      const key = `${entry}:${fields[19]}`; // pid and start time: a reused pid is another process
+      if (!commandLines.has(key)) commandLines.set(key, readFileSync(`/proc/${entry}/cmdline`, "utf8"));
+      const cmd = commandLines.get(key);
+      if (cmd.includes("workerd") && !cmd.includes(`entry=127.0.0.1:${group.server.port}\0`)) group.worker += seconds;
     } catch {
       // the process exited while we read it
     }
   }
-  return { total, worker };
+  return new Map([...byGroup.values()].map(({ server, total, worker }) => [server, { total, worker }]));
 }
