@@ -3,7 +3,7 @@
  * `npm run bench`: every endpoint of the service against the platform's own floor, side by side, then
  * what D1 does per request (rows, bytes, time) and the capacity of one database. See bench/README.md.
  *
- *   npm run bench                      full run (~5 min on 2 cores, up to 7 when disturbed rounds are
+ *   npm run bench                      full run (~8 min on 2 cores, up to 11 when disturbed rounds are
  *                                      measured again), writes bench/RESULTS.md
  *   npm run bench -- --quick           CI smoke (~40 s): every endpoint and floor, and the D1 phase on
  *                                      two databases; fails on errors and D1 contract violations only
