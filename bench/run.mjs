@@ -256,7 +256,7 @@ function keptHistory(file) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-/** In quick mode a login takes ~0.1 s of CPU: 16 of them need a few seconds to show up at all. */
+/** A login takes ~0.1 s of CPU: 16 of them need a few seconds to show up at all (quick: 3 s, full: 4 s). */
 const durationOf = (key) => (key === "login" ? (QUICK ? 3000 : 4000) : SETTINGS.durationMs);
 /** A login takes ~1 s at this concurrency (no target, reported only): one window, not slices it would not fill. */
 const slicesOf = (key) => (key === "login" ? 1 : SETTINGS.slices);
@@ -305,10 +305,12 @@ async function startReferences(app, envFile, statePath) {
 async function restartWorkers(app, envFile, statePath, workers) {
   const started = performance.now();
   await stopAll();
-  const servers = await Promise.all(
-    Object.keys(workers).map((name) => (name === "service" ? startService(app, envFile, statePath) : startReference(app, envFile, statePath, name))),
+  await Promise.all(
+    Object.entries(workers).map(async ([name, worker]) => {
+      worker.server = await (name === "service" ? startService(app, envFile, statePath) : startReference(app, envFile, statePath, name));
+      await worker.pool.retarget(worker.server.directUrl);
+    }),
   );
-  await Promise.all(Object.values(workers).map((worker, i) => ((worker.server = servers[i]), worker.pool.retarget(servers[i].directUrl))));
   const quietAfterMs = await untilQuiet();
   log(`every worker restarted in ${((performance.now() - started) / 1000).toFixed(1)} s (machine quiet after ${(quietAfterMs / 1000).toFixed(1)} s of it)`);
 }

@@ -76,7 +76,7 @@ export function foreignLoad(results) {
  * where one long window each would not. Returns one run per side, its slices folded together.
  */
 async function measurePair(order, settings, durationMs, slices, servers) {
-  const folded = new Map(order.map(({ side }) => [side, { side, latencies: [], errors: 0, firstError: undefined, seconds: 0, wallSeconds: 0, cpuWorker: 0, foreignSeconds: 0 }]));
+  const folded = new Map(order.map(({ side }) => [side, { latencies: [], errors: 0, firstError: undefined, wallSeconds: 0, cpuWorker: 0, foreignSeconds: 0 }]));
   const load = async ({ side, pool, clients, server }, warmupMs, windowMs) => {
     const marks = {};
     const run = await runLoad({ pool, clients, warmupMs, durationMs: windowMs, onWindow: windowMs ? (edge) => (marks[edge] = sample(server, servers)) : undefined });
@@ -85,7 +85,6 @@ async function measurePair(order, settings, durationMs, slices, servers) {
     into.firstError ??= run.firstError;
     if (!windowMs) return;
     for (const ms of run.latencies) into.latencies.push(ms);
-    into.seconds += windowMs / 1000;
     into.wallSeconds += (marks.end.t - marks.start.t) / 1000;
     into.cpuWorker += marks.end.worker - marks.start.worker;
     into.foreignSeconds += marks.end.busy - marks.start.busy - (marks.end.ours - marks.start.ours);
@@ -94,10 +93,10 @@ async function measurePair(order, settings, durationMs, slices, servers) {
   for (let slice = 0; slice < slices; slice++) {
     for (const side of order) await load(side, settings.sliceWarmupMs, durationMs / slices);
   }
-  return [...folded.values()].map(({ side, latencies, errors, firstError, seconds, cpuWorker, foreignSeconds, wallSeconds }) => {
+  return [...folded].map(([side, { latencies, errors, firstError, cpuWorker, foreignSeconds, wallSeconds }]) => {
     latencies.sort((a, b) => a - b);
     const run = {
-      requests: latencies.length, rps: latencies.length / seconds, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99),
+      requests: latencies.length, rps: latencies.length / (durationMs / 1000), p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99),
       errors, firstError, cpuWorker, foreignCores: foreignSeconds / wallSeconds,
     };
     if (run.requests === 0) {
