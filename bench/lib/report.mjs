@@ -137,7 +137,7 @@ Produced by \`npm run bench\` (bench/run.mjs); how it works and how to read it: 
 - date: ${meta.date}
 - machine: ${meta.cpu}, ${meta.cores} cores; Node ${meta.node}, workerd ${meta.workerd}, wrangler ${meta.wrangler}
 - service: commit ${meta.commit}; user databases: ${meta.databases.join(", ")}
-- load: ${meta.concurrency} virtual clients on keep-alive connections over loopback; ${meta.rounds} rounds${meta.freshWorkers ? ", each on freshly started workers" : ""}; in a round, each side of a pair gets ${meta.warmupS} s of warm-up, then ${meta.durationS} s measured in ${meta.slices} slices taking turns with the other sides (${meta.sliceWarmupS} s warm-up each; login: one window), in an order that rotates; mode ${meta.mode}; total ${meta.totalS} s
+- load: ${meta.concurrency} virtual clients on keep-alive connections over loopback; ${meta.rounds} rounds${meta.freshWorkers ? ", each on freshly started workers" : ""}; in a round, each side of a pair gets ${meta.warmupS} s of warm-up, then ${meta.durationS} s measured in ${meta.slices} slices taking turns with the other sides (${meta.sliceWarmupS} s warm-up each; login: one window); the order of the pairs and of their sides rotates from round to round; mode ${meta.mode}; total ${meta.totalS} s
 - other processes on the machine (not the client, not wrangler/workerd of this run) used ${fmt(meta.foreign.mean, 2)} cores on average during the measured windows (${fmt(meta.foreign.max, 2)} at most)
 - "worker CPU ms/req": CPU time of the workerd process that runs the worker (its isolate plus local D1/KV/rate-limit simulators; not wrangler's proxy), divided by the requests completed in the window
 
