@@ -5,7 +5,7 @@
  */
 import { percentile, runLoad } from "./load.mjs";
 import { cpuOfGroups } from "./wrangler.mjs";
-import { PAIRS, copyName, makeClients, sidesOf } from "./scenarios.mjs";
+import { PAIRS, copyName, inTurn, makeClients, sidesOf } from "./scenarios.mjs";
 import { machineBusySeconds } from "./measure.mjs";
 
 /**
@@ -33,6 +33,8 @@ export async function runRounds({ pairKeys, settings, workers, users, withLimite
     if (attempt > 1 && restart) await restart();
     const servers = Object.values(workers).map((w) => w.server);
     const runs = [];
+    // The pairs rotate too, so that no pair is always measured first, on the round's youngest
+    // processes, or last (bench/RESULTS.md, "When in a round a pair runs").
     for (const key of inTurn(pairKeys, attempt)) {
       const pair = PAIRS.find((p) => p.key === key);
       const endpoint = workers[pair.copyOf ? copyName(pair) : "service"];
@@ -58,17 +60,6 @@ export async function runRounds({ pairKeys, settings, workers, users, withLimite
   }
   results.discardedRounds = discarded;
   return results;
-}
-
-/**
- * The pairs in the order round `round` measures them: the list rotated by one place per round, so
- * that no pair is always measured first, on the round's youngest processes, or last (with a fixed
- * order, `--only me,refresh` read `/auth/refresh` lower than `--only refresh`: bench/RESULTS.md,
- * "When in a round a pair runs").
- */
-export function inTurn(pairKeys, round) {
-  const shift = (round - 1) % pairKeys.length;
-  return [...pairKeys.slice(shift), ...pairKeys.slice(0, shift)];
 }
 
 /** Mean and max cores that other processes used during the measured windows. */

@@ -33,9 +33,13 @@ export const copyName = (pair) => (pair.copyOf ? `${pair.copyOf}-copy` : undefin
  * is always the one that runs right after the endpoint (or right after another pair).
  */
 export function sidesOf(pair, { withLimiter, round }) {
-  const sides = ["endpoint", "reference", ...(pair.limited && withLimiter ? ["limited"] : [])];
-  const shift = (round - 1) % sides.length;
-  return [...sides.slice(shift), ...sides.slice(0, shift)];
+  return inTurn(["endpoint", "reference", ...(pair.limited && withLimiter ? ["limited"] : [])], round);
+}
+
+/** `list` in the order round `round` (from 1) takes it: rotated by one place per round. */
+export function inTurn(list, round) {
+  const shift = (round - 1) % list.length;
+  return [...list.slice(shift), ...list.slice(0, shift)];
 }
 
 /** The path of the floors' +limit variant, as in bench/workers/shared/limit.ts. */
