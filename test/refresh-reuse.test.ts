@@ -73,7 +73,7 @@ describe("POST /auth/refresh: reuse detection", () => {
     expect((await familyRow(user.sid)).revoked_reason).toBe("reuse_detected");
   });
 
-  it("retries and replays of one family are rate limited per family (429, Retry-After), without revoking it", async () => {
+  it("grace retries of one family are rate limited per family (429, Retry-After), without revoking it", async () => {
     const user = await register();
     const strict = { REFRESH_FAMILY_RATE_LIMITER: env.TEST_STRICT_LIMITER };
     expect((await callWith(strict, "/auth/refresh", cookieRefreshInit(user.refreshToken))).status).toBe(200);
@@ -82,6 +82,26 @@ describe("POST /auth/refresh: reuse detection", () => {
     expect(retries.map((r) => r.status)).toEqual([200, 200, 200, 429]);
     expect(retries[3]!.headers.get("Retry-After")).toBe("60");
     expect(await familyRow(user.sid)).toMatchObject({ generation: 1, revoked_at: null });
+  });
+
+  it("a thief who spends the family's quota with refused requests cannot keep the owner's replay from revoking the family", async () => {
+    const strict = { REFRESH_FAMILY_RATE_LIMITER: env.TEST_STRICT_LIMITER, ...noGrace };
+    const owner = await register();
+    const stolen = await rotate(owner.refreshToken, strict);
+    // Each of these changes nothing, but each is counted for the family (another client's id).
+    const asAnotherClient = () =>
+      callWith(strict, "/oauth/token", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: stolen.refreshToken, client_id: "ios-app" }).toString(),
+      });
+    for (let i = 0; i < 3; i++) await expectError(await asAnotherClient(), 400, "invalid_grant");
+    expect((await asAnotherClient()).status).toBe(429);
+    // The owner's client replays the token it still holds: reuse, the family ends, the thief's tokens with it.
+    await expectInvalidGrant(await callWith(strict, "/auth/refresh", cookieRefreshInit(owner.refreshToken)));
+    expect((await familyRow(owner.sid)).revoked_reason).toBe("reuse_detected");
+    expect((await callWith(strict, "/auth/refresh", cookieRefreshInit(stolen.refreshToken))).status).not.toBe(200);
+    await expectError(await me(stolen.accessToken), 401, "invalid_token");
   });
 
   it("other sessions of the same user are untouched by a reuse in one family", async () => {

@@ -239,4 +239,17 @@ describe("throttling", () => {
     await expect(c.refresh(c.tokens[3])).rejects.toMatchObject({ code: "rate_limited" });
     expect(c.family().revokedAt).toBeNull();
   });
+
+  it("a reuse revokes its family even once the family's quota is spent (the holder of a live token cannot switch detection off)", async () => {
+    const c = await chain({ limits: { perFamily: 2 } });
+    await c.rotate();
+    // Whoever holds the live token spends the quota with answers that change nothing...
+    for (let i = 0; i < 2; i++) await expect(c.services.sessions.refresh(c.tokens[1], CLIENT, "another-client")).rejects.toMatchObject(invalidGrant);
+    await expect(c.services.sessions.refresh(c.tokens[1], CLIENT, "another-client")).rejects.toMatchObject({ code: "rate_limited" });
+    // ...and the replay of the parent after the window is still reuse.
+    c.clock.advance(GRACE_MS);
+    await expect(c.refresh(c.tokens[0])).rejects.toMatchObject(invalidGrant);
+    expect(c.family()).toMatchObject({ revokedReason: "reuse_detected" });
+    await expect(c.refresh(c.tokens[1])).rejects.toMatchObject({ code: "rate_limited" });
+  });
 });

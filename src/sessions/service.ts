@@ -64,7 +64,7 @@ export interface SessionDeps {
   now: () => number;
   /** A new family id that lands in the user's database. */
   newFamilyId: (userId: string) => string;
-  /** Counts retries, replays and refused tokens per family (never a normal rotation). */
+  /** Counts grace retries and refused tokens per family (never a rotation, never a detected reuse). */
   familyLimiter: Limiter;
   telemetry: RefreshTelemetry;
   /** Introspection of an API key's tokens (src/api-keys): is the key usable in D1 now? */
@@ -113,18 +113,22 @@ export function createSessionService(deps: SessionDeps) {
     const { client } = request;
     const family = await families.find(familyId);
     if (!family) throw invalidGrant();
-    if (!(await deps.familyLimiter.allows(familyId))) throw rateLimited();
     const position = positionOf(presented, presentedHash, family);
     const point = { userId: family.userId, familyId, clientId: family.clientId, generation: family.generation, ...client };
     // Expired, idle, revoked, disabled, another client's, or not a token of this family: refused,
     // nothing changes (a token presented by the wrong client proves nothing about its family).
     const otherClient = request.clientId !== undefined && request.clientId !== family.clientId;
-    if (otherClient || !isLive(family, livenessBounds(config, at)) || position === "unknown" || position === "current") {
+    const refused = otherClient || !isLive(family, livenessBounds(config, at)) || position === "unknown" || position === "current";
+    // A concurrent loser took `at` before the winner did: a child "from the future" is in the window.
+    const graceRetry = !refused && position === "parent" && config.refreshGraceMs > 0 && at - family.rotatedAt < config.refreshGraceMs;
+    // Only answers that change nothing are throttled: a reuse always revokes, or whoever holds a
+    // live token could spend the family's quota and then replay old tokens undetected.
+    if ((refused || graceRetry) && !(await deps.familyLimiter.allows(familyId))) throw rateLimited();
+    if (refused) {
       telemetry.record({ outcome: "refused", ...point });
       throw invalidGrant();
     }
-    // A concurrent loser took `at` before the winner did: a child "from the future" is in the window.
-    if (position === "parent" && config.refreshGraceMs > 0 && at - family.rotatedAt < config.refreshGraceMs) {
+    if (graceRetry) {
       const child = await childOf(presented.token, family);
       if (!child) {
         // Derived under a key this isolate does not hold yet (a REFRESH_TOKEN_KEY change rolling
