@@ -88,7 +88,7 @@ describe("KV writes fail: revocations answer 503 before D1 is touched", () => {
     const { kv, puts } = wrapKv("writes");
     const before = await storageDigest();
     await expectUnavailable(await send(endpointNamed("password change"), u, { REVOCATIONS: kv }));
-    expect(puts).toEqual([`user-cutoff:${u.userId}`]);
+    expect(puts).toEqual([`user-cutoff-except:${u.userId}`]);
     expect(await storageDigest()).toEqual(before);
     expect((await postJson("/auth/login", { email: u.email, password: PASSWORD })).status).toBe(200);
     expect((await postJson("/auth/login", { email: u.email, password: NEW_PASSWORD })).status).toBe(401);

@@ -8,7 +8,7 @@ import { importPKCS8, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { getConfig } from "../src/config";
 import { buildServices } from "../src/services";
-import { bearer, call, callWith, cookieRefreshInit, decodePayload, familyRow, login, me, nextSecond, refreshWithCookie, register, withCookie, type Login } from "./helpers";
+import { bearer, call, callWith, cookieRefreshInit, decodePayload, familyRow, json, login, me, nextSecond, PASSWORD, refreshWithCookie, register, rotate, withCookie, type Login } from "./helpers";
 import { expectError, expectInvalidGrant, wrapKv } from "./hardening";
 
 const ACCESS_TOKENS_PER_FAMILY = 2_000;
@@ -153,6 +153,29 @@ describe("per-user cutoffs", () => {
     // Only if the request above crossed into the next second would the token be older anyway.
     expect(Math.floor(Date.now() / 1000), "logout-all took too long for this check").toBe(now);
     await expectError(await me(sameSecond), 401, "invalid_token");
+  });
+
+  it("a password change (a cutoff that spares its session) does not undo an earlier cutoff: a role revocation's stays", async () => {
+    const admin = { ADMIN_API_TOKEN: "test-admin-token" };
+    const user = await register();
+    const roleUrl = `/admin/users/${user.userId}/roles/admin`;
+    expect((await callWith(admin, roleUrl, { method: "PUT", headers: bearer("test-admin-token") })).status).toBe(201);
+    const withAdmin = await login(user.email);
+    expect(decodePayload(withAdmin.accessToken).roles).toContain("admin");
+    expect((await callWith(admin, roleUrl, { method: "DELETE", headers: bearer("test-admin-token") })).status).toBe(204);
+    await expectError(await me(withAdmin.accessToken), 401, "invalid_token");
+    await nextSecond();
+    const sameSession = await rotate(withAdmin.refreshToken);
+    const change = await call("/auth/password", {
+      method: "POST",
+      headers: { ...json, ...bearer(sameSession.accessToken), "CF-Connecting-IP": "198.51.100.77" },
+      body: JSON.stringify({ current_password: PASSWORD, new_password: "a brand new passphrase 42" }),
+    });
+    expect(change.status).toBe(204);
+    // The session that changed the password keeps its token issued after the revocation...
+    expect((await me(sameSession.accessToken)).status).toBe(200);
+    // ...but not the one from before it, which still claims the revoked role.
+    await expectError(await me(withAdmin.accessToken), 401, "invalid_token");
   });
 
   it("a token issued in the future does not outlive a cutoff", async () => {

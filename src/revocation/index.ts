@@ -39,10 +39,10 @@ export function createRevocationService({ store, config, now }: RevocationDeps) 
       return store.setUserCutoff(userId, { beforeSeconds: Math.floor(now() / 1000) + 1, exceptFamilyId }, outlivesEveryToken());
     },
 
-    /** One bulk KV read: is the token, its family or its user's older tokens revoked? */
+    /** One bulk KV read: is the token, its family or its user's older tokens (either cutoff) revoked? */
     async isRevoked(claims: { jti: string; sid: string; sub: string; iat: number }): Promise<boolean> {
-      const { jtiRevoked, familyRevoked, userCutoff } = await store.lookup(claims);
-      const cutOff = userCutoff !== null && claims.iat < userCutoff.beforeSeconds && claims.sid !== userCutoff.exceptFamilyId;
+      const { jtiRevoked, familyRevoked, userCutoffs } = await store.lookup(claims);
+      const cutOff = userCutoffs.some((cutoff) => claims.iat < cutoff.beforeSeconds && claims.sid !== cutoff.exceptFamilyId);
       return jtiRevoked || familyRevoked || cutOff;
     },
   };

@@ -275,8 +275,11 @@ export interface RevocationStore {
   revokeAccessToken(jti: string, ttlSeconds: number): Promise<void>;
   revokeFamily(familyId: string, ttlSeconds: number): Promise<void>;
   setUserCutoff(userId: string, cutoff: UserCutoff, ttlSeconds: number): Promise<void>;
-  /** One bulk read of the three entries that can refuse an access token. */
-  lookup(token: { jti: string; sid: string; sub: string }): Promise<{ jtiRevoked: boolean; familyRevoked: boolean; userCutoff: UserCutoff | null }>;
+  /**
+   * One bulk read of the entries that can refuse an access token. A user has up to two cutoffs, kept
+   * apart so that neither replaces the other: one for every session, one for all but one family.
+   */
+  lookup(token: { jti: string; sid: string; sub: string }): Promise<{ jtiRevoked: boolean; familyRevoked: boolean; userCutoffs: UserCutoff[] }>;
 }
 
 export interface LockoutStore {

@@ -123,15 +123,15 @@ export class MemoryRevocationStore implements RevocationStore {
   }
 
   async setUserCutoff(userId: string, cutoff: UserCutoff, ttlSeconds: number) {
-    this.storage.kvPut(`user-cutoff:${userId}`, JSON.stringify(cutoff), ttlSeconds);
+    this.storage.kvPut(`${cutoff.exceptFamilyId ? "user-cutoff-except" : "user-cutoff"}:${userId}`, JSON.stringify(cutoff), ttlSeconds);
   }
 
   async lookup(token: { jti: string; sid: string; sub: string }) {
-    const cutoff = this.storage.kvGet(`user-cutoff:${token.sub}`);
+    const cutoffs = [this.storage.kvGet(`user-cutoff:${token.sub}`), this.storage.kvGet(`user-cutoff-except:${token.sub}`)];
     return {
       jtiRevoked: this.storage.kvGet(`revoked-jti:${token.jti}`) !== null,
       familyRevoked: this.storage.kvGet(`revoked-sid:${token.sid}`) !== null,
-      userCutoff: cutoff === null ? null : (JSON.parse(cutoff) as UserCutoff),
+      userCutoffs: cutoffs.filter((cutoff) => cutoff !== null).map((cutoff) => JSON.parse(cutoff) as UserCutoff),
     };
   }
 }
