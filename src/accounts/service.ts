@@ -156,13 +156,20 @@ export function createAccountService(deps: AccountDeps) {
       await checkNewPassword("new_password", input.newPassword);
       const passwordHash = await passwords.hash(input.newPassword);
       await revocation.cutOffUser(user.id, input.familyId);
-      await users.changePassword({
+      const changed = await users.changePassword({
         userId: user.id,
+        verifiedHash: user.passwordHash,
         passwordHash,
         keepFamilyId: input.familyId,
         event: { type: "password_changed", userId: user.id, sessionId: input.familyId, ...client },
         now: now(),
       });
+      if (!changed) {
+        // A reset, another change or a disable committed since the password was verified, and it
+        // ended this session. The cutoff just written spares this session: cut off everyone instead.
+        await revocation.cutOffUser(user.id);
+        throw invalidToken("The session of this access token has ended.");
+      }
     },
 
     /** Disables an account: no login, no refresh, every live access token refused (cutoff first). */

@@ -5,7 +5,7 @@ import { backgroundTasks, CLIENT, linkToken, PASSWORD, unitServices } from "../.
 async function changeRequested(options: Parameters<typeof unitServices>[0] = {}) {
   const unit = unitServices(options);
   const { user, session } = await unit.register("old@example.com");
-  await unit.services.lifecycle.requestEmailChange({ userId: user.id, newEmail: " New@Example.com ", currentPassword: PASSWORD }, CLIENT);
+  await unit.services.lifecycle.requestEmailChange({ userId: user.id, familyId: session.familyId, newEmail: " New@Example.com ", currentPassword: PASSWORD }, CLIENT);
   const [confirmation, notice] = unit.storage.outbox.slice(-2);
   return { unit, user, session, confirmation: confirmation!, notice: notice!, token: linkToken(confirmation!.text, "confirm-email-change") };
 }
@@ -33,8 +33,8 @@ describe("email change", () => {
 
   it("needs the current password, counted like a login", async () => {
     const unit = unitServices({ limits: { failuresPerEmailAndNetwork: 2 } });
-    const { user } = await unit.register("old@example.com");
-    const ask = () => unit.services.lifecycle.requestEmailChange({ userId: user.id, newEmail: "new@example.com", currentPassword: "wrong password" }, CLIENT);
+    const { user, session } = await unit.register("old@example.com");
+    const ask = () => unit.services.lifecycle.requestEmailChange({ userId: user.id, familyId: session.familyId, newEmail: "new@example.com", currentPassword: "wrong password" }, CLIENT);
     await expect(ask()).rejects.toMatchObject({ code: "invalid_credentials" });
     await expect(ask()).rejects.toMatchObject({ code: "invalid_credentials" });
     await expect(ask()).rejects.toMatchObject({ code: "rate_limited" });
@@ -43,10 +43,10 @@ describe("email change", () => {
 
   it("refuses the current address and an address another account has", async () => {
     const unit = unitServices();
-    const { user } = await unit.register("old@example.com");
+    const { user, session } = await unit.register("old@example.com");
     await unit.register("taken@example.com");
-    await expect(unit.services.lifecycle.requestEmailChange({ userId: user.id, newEmail: "OLD@example.com", currentPassword: PASSWORD }, CLIENT)).rejects.toMatchObject({ detail: { field: "new_email" } });
-    await expect(unit.services.lifecycle.requestEmailChange({ userId: user.id, newEmail: "taken@example.com", currentPassword: PASSWORD }, CLIENT)).rejects.toMatchObject({ code: "email_taken" });
+    await expect(unit.services.lifecycle.requestEmailChange({ userId: user.id, familyId: session.familyId, newEmail: "OLD@example.com", currentPassword: PASSWORD }, CLIENT)).rejects.toMatchObject({ detail: { field: "new_email" } });
+    await expect(unit.services.lifecycle.requestEmailChange({ userId: user.id, familyId: session.familyId, newEmail: "taken@example.com", currentPassword: PASSWORD }, CLIENT)).rejects.toMatchObject({ code: "email_taken" });
     expect(unit.storage.outbox).toEqual([]);
   });
 
@@ -59,9 +59,9 @@ describe("email change", () => {
 
   it("when either email cannot be sent, the request fails with email_unavailable and leaves no link", async () => {
     const unit = unitServices();
-    const { user } = await unit.register("old@example.com");
+    const { user, session } = await unit.register("old@example.com");
     unit.emailFails.now = true;
-    await expect(unit.services.lifecycle.requestEmailChange({ userId: user.id, newEmail: "new@example.com", currentPassword: PASSWORD }, CLIENT)).rejects.toMatchObject({ code: "email_unavailable" });
+    await expect(unit.services.lifecycle.requestEmailChange({ userId: user.id, familyId: session.familyId, newEmail: "new@example.com", currentPassword: PASSWORD }, CLIENT)).rejects.toMatchObject({ code: "email_unavailable" });
     expect([...unit.storage.linkTokens.values()].filter((t) => t.purpose === "change_email")).toEqual([]);
   });
 
@@ -83,10 +83,10 @@ describe("email change", () => {
 
   it("without an email sender every flow answers not_found", async () => {
     const unit = unitServices({ stores: () => ({ sender: undefined }) });
-    const { user } = await unit.register("old@example.com");
+    const { user, session } = await unit.register("old@example.com");
     const { background } = backgroundTasks();
     await expect(unit.services.lifecycle.forgotPassword("old@example.com", CLIENT, background)).rejects.toMatchObject({ code: "not_found" });
-    await expect(unit.services.lifecycle.requestEmailChange({ userId: user.id, newEmail: "new@example.com", currentPassword: PASSWORD }, CLIENT)).rejects.toMatchObject({ code: "not_found" });
+    await expect(unit.services.lifecycle.requestEmailChange({ userId: user.id, familyId: session.familyId, newEmail: "new@example.com", currentPassword: PASSWORD }, CLIENT)).rejects.toMatchObject({ code: "not_found" });
     await expect(unit.services.lifecycle.verifyEmail("A".repeat(44), CLIENT)).rejects.toMatchObject({ code: "not_found" });
   });
 });

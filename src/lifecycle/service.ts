@@ -74,12 +74,14 @@ export function createLifecycleService(deps: LifecycleDeps) {
    * Stores a new link for the user (older ones of the purpose are void) and emails it; if the
    * email cannot be sent, the link is deleted again and the failure is thrown.
    */
-  async function sendLink(user: UserRecord, purpose: LinkTokenPurpose, to: string, compose: (url: string, ttlMs: number) => MessageBody, extra: { newEmail?: string; event?: "password_reset_requested" | "email_change_requested"; client?: ClientInfo; alsoSend?: () => Promise<void> } = {}) {
+  async function sendLink(user: UserRecord, purpose: LinkTokenPurpose, to: string, compose: (url: string, ttlMs: number) => MessageBody, extra: { newEmail?: string; event?: "password_reset_requested" | "email_change_requested"; client?: ClientInfo; alsoSend?: () => Promise<void>; onlyIf?: { verifiedHash: string; familyId: string } } = {}) {
     senderOrNotFound();
     const at = now();
     const { token, tokenHash } = await newLinkToken(purpose, (hash) => deps.landsBeside(hash, user.id));
     const event = extra.event ? { type: extra.event, userId: user.id, ...extra.client } : undefined;
-    await links.issue({ tokenHash, userId: user.id, purpose, newEmail: extra.newEmail ?? null, createdAt: at, expiresAt: at + ttls[purpose] }, event);
+    const issued = await links.issue({ tokenHash, userId: user.id, purpose, newEmail: extra.newEmail ?? null, createdAt: at, expiresAt: at + ttls[purpose] }, event, extra.onlyIf);
+    // Asked for with the current password, and a reset (or another change) has since replaced it.
+    if (!issued) throw invalidToken("The session of this access token has ended.");
     const url = `${email.appUrl}/#/${PAGES[purpose]}?token=${token}`;
     const sent = await Promise.allSettled([send(to, compose(url, ttls[purpose]), url), ...(extra.alsoSend ? [extra.alsoSend()] : [])]);
     const failure = sent.find((outcome) => outcome.status === "rejected");
@@ -188,7 +190,7 @@ export function createLifecycleService(deps: LifecycleDeps) {
      * login). The new address gets the confirmation link and the current one a notice, both before
      * the answer; nothing changes until the link is used.
      */
-    async requestEmailChange(input: { userId: string; newEmail: string; currentPassword: string }, client: ClientInfo): Promise<void> {
+    async requestEmailChange(input: { userId: string; familyId: string; newEmail: string; currentPassword: string }, client: ClientInfo): Promise<void> {
       senderOrNotFound();
       const user = await users.findById(input.userId);
       if (!user || user.disabledAt !== null) throw invalidToken("The account no longer exists or is disabled.");
@@ -207,6 +209,7 @@ export function createLifecycleService(deps: LifecycleDeps) {
         event: "email_change_requested",
         client,
         alsoSend: () => send(user.email, messages.emailChangeRequested(appName, newEmail)),
+        onlyIf: { verifiedHash: user.passwordHash, familyId: input.familyId },
       });
     },
 

@@ -54,7 +54,7 @@ lifecycleRoutes.post(
   jsonBody(ChangeEmailBody),
   async (c) => {
     const { new_email, current_password } = c.req.valid("json");
-    await c.get("services").lifecycle.requestEmailChange({ userId: c.get("claims").sub, newEmail: new_email, currentPassword: current_password }, clientInfo(c));
+    await c.get("services").lifecycle.requestEmailChange({ userId: c.get("claims").sub, familyId: c.get("claims").sid, newEmail: new_email, currentPassword: current_password }, clientInfo(c));
     return c.body(null, 202);
   },
 );

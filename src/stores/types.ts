@@ -134,8 +134,13 @@ export interface UserStore {
    * after the password was verified wins. False when nothing was written.
    */
   startFamily(input: { family: NewFamily; verifiedHash: string; rehash?: string; event: SecurityEvent }): Promise<boolean>;
-  /** Stores the new hash, revokes every other family of the user and voids its reset and email-change links, atomically. */
-  changePassword(input: { userId: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }): Promise<void>;
+  /**
+   * Stores the new hash, revokes every other family of the user and voids its reset and email-change
+   * links, atomically, and only if the user still has `verifiedHash`, is not disabled and
+   * `keepFamilyId` is not revoked: a reset, another change or a disable that commits after the
+   * password was verified wins. False when nothing was written.
+   */
+  changePassword(input: { userId: string; verifiedHash: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }): Promise<boolean>;
   /** Disables (revoking every family) or re-enables a user, with the event; false for an unknown user. */
   setDisabled(input: { userId: string; disabled: boolean; event: SecurityEvent; now: number }): Promise<boolean>;
 }
@@ -229,8 +234,12 @@ interface Consumption {
  * gone: the change is then not applied. Under concurrent use exactly one caller gets true.
  */
 export interface LinkTokenStore {
-  /** Stores the token and deletes the user's older ones of the same purpose (and records the event), atomically. */
-  issue(token: LinkTokenRecord, event?: SecurityEvent): Promise<void>;
+  /**
+   * Stores the token and deletes the user's older ones of the same purpose (and records the event),
+   * atomically; with `onlyIf`, only if the user still has that password hash, is not disabled and
+   * that family is not revoked (a link asked for with the current password). False when nothing was written.
+   */
+  issue(token: LinkTokenRecord, event?: SecurityEvent, onlyIf?: { verifiedHash: string; familyId: string }): Promise<boolean>;
   /** The unexpired token with this hash and purpose. */
   find(tokenHash: string, purpose: LinkTokenPurpose, now: number): Promise<LinkTokenRecord | undefined>;
   /** Deletes one token (a link that could not be sent). */

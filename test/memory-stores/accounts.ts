@@ -49,12 +49,15 @@ export class MemoryUserStore implements UserStore {
     return true;
   }
 
-  async changePassword({ userId, passwordHash, keepFamilyId, event, now }: { userId: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }) {
+  async changePassword({ userId, verifiedHash, passwordHash, keepFamilyId, event, now }: { userId: string; verifiedHash: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }) {
     const user = this.storage.users.get(userId);
-    if (user) Object.assign(user, { passwordHash, updatedAt: now });
+    const family = this.storage.families.get(keepFamilyId);
+    if (!user || user.passwordHash !== verifiedHash || user.disabledAt !== null || family?.userId !== userId || family.revokedAt !== null) return false;
+    Object.assign(user, { passwordHash, updatedAt: now });
     revokeInScope(this.storage, { userId, exceptFamilyId: keepFamilyId }, "password_changed", now);
     deleteLinks(this.storage, (t) => t.userId === userId && (t.purpose === "reset_password" || t.purpose === "change_email"));
     this.storage.events.push({ ...event, at: now });
+    return true;
   }
 
   async setDisabled({ userId, disabled, event, now }: { userId: string; disabled: boolean; event: SecurityEvent; now: number }) {

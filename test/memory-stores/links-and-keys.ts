@@ -18,10 +18,16 @@ import { isUsable } from "../../src/api-keys/usable";
 export class MemoryLinkTokenStore implements LinkTokenStore {
   constructor(private readonly storage: MemoryStorage) {}
 
-  async issue(token: LinkTokenRecord, event?: SecurityEvent) {
+  async issue(token: LinkTokenRecord, event?: SecurityEvent, onlyIf?: { verifiedHash: string; familyId: string }) {
+    if (onlyIf) {
+      const user = this.storage.users.get(token.userId);
+      const family = this.storage.families.get(onlyIf.familyId);
+      if (user?.passwordHash !== onlyIf.verifiedHash || user.disabledAt !== null || family?.userId !== token.userId || family.revokedAt !== null) return false;
+    }
     deleteLinks(this.storage, (t) => t.userId === token.userId && t.purpose === token.purpose);
     this.storage.linkTokens.set(token.tokenHash, { ...token });
     if (event) this.storage.events.push({ ...event, at: token.createdAt });
+    return true;
   }
 
   async find(tokenHash: string, purpose: LinkTokenPurpose, now: number) {

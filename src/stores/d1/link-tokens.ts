@@ -9,8 +9,9 @@ import type { LinkTokenPurpose, LinkTokenRecord, LinkTokenStore, SecurityEvent }
 import { guardStorage } from "../guard";
 import { d1Statement, isUniqueViolation, type Database, type Databases } from "./databases";
 import { claimAddress, directoryProbe, releaseAddress, removeStaleEntry, uniqueViolationOn } from "./email-directory";
-import { insertEvent, insertEventIf, logEvent } from "./events";
+import { insertEventIf, logEvent } from "./events";
 import { revokeFamiliesStatement } from "./families";
+import { credentialsAndSessionHold } from "./users";
 import { emailTokens, users } from "./schema";
 
 /** The token is still there and unexpired: the condition of every statement it authorises. */
@@ -24,16 +25,21 @@ const consume = (db: Database, tokenHash: string, now: number) =>
 export class D1LinkTokenStore implements LinkTokenStore {
   constructor(private readonly databases: Databases) {}
 
-  async issue(token: LinkTokenRecord, event?: SecurityEvent) {
+  async issue(token: LinkTokenRecord, event?: SecurityEvent, onlyIf?: { verifiedHash: string; familyId: string }) {
     const db = this.databases.forKey(token.userId);
-    await guardStorage(() =>
-      db.batch([
-        db.delete(emailTokens).where(and(eq(emailTokens.userId, token.userId), eq(emailTokens.purpose, token.purpose))),
-        db.insert(emailTokens).values(token),
-        ...(event ? [insertEvent(db, event, token.createdAt)] : []),
+    const holds = onlyIf ? credentialsAndSessionHold({ userId: token.userId, ...onlyIf }) : sql`1`;
+    const stored = sql`exists (select 1 from ${emailTokens} where ${emailTokens.tokenHash} = ${token.tokenHash})`;
+    const [, inserted] = await guardStorage(() =>
+      db.$client.batch([
+        d1Statement(db, db.delete(emailTokens).where(and(eq(emailTokens.userId, token.userId), eq(emailTokens.purpose, token.purpose), holds))),
+        d1Statement(db, sql`insert into ${emailTokens} (token_hash, user_id, purpose, new_email, created_at, expires_at)
+          select ${token.tokenHash}, ${token.userId}, ${token.purpose}, ${token.newEmail}, ${token.createdAt}, ${token.expiresAt} where ${holds}`),
+        ...(event ? [d1Statement(db, insertEventIf(event, token.createdAt, stored))] : []),
       ]),
     );
+    if (inserted?.meta.changes !== 1) return false;
     if (event) logEvent(event, token.createdAt);
+    return true;
   }
 
   find(tokenHash: string, purpose: LinkTokenPurpose, now: number) {

@@ -1,5 +1,5 @@
 /** Users in D1, and the changes that must commit together with a user's families and events. */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { NewFamily, SecurityEvent, UserRecord, UserStore } from "../types";
 import { guardStorage } from "../guard";
 import { d1Statement, isUniqueViolation, normalizeEmail, type Databases } from "./databases";
@@ -22,6 +22,15 @@ const userColumns = {
   emailVerifiedAt: users.emailVerifiedAt,
   roles: rolesOfUser(users.id),
 };
+
+/**
+ * The user still has the password that was just verified and is not disabled, and the caller's
+ * family is not revoked: what a change authorised by the current password requires when it commits.
+ */
+export function credentialsAndSessionHold({ userId, verifiedHash, familyId }: { userId: string; verifiedHash: string; familyId: string }): SQL {
+  return sql`exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.passwordHash} = ${verifiedHash} and ${users.disabledAt} is null)
+    and exists (select 1 from ${sessions} where ${sessions.id} = ${familyId} and ${sessions.userId} = ${userId} and ${sessions.revokedAt} is null)`;
+}
 
 export class D1UserStore implements UserStore {
   constructor(private readonly databases: Databases) {}
@@ -90,18 +99,22 @@ export class D1UserStore implements UserStore {
     return true;
   }
 
-  async changePassword({ userId, passwordHash, keepFamilyId, event, now }: { userId: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }) {
+  async changePassword({ userId, verifiedHash, passwordHash, keepFamilyId, event, now }: { userId: string; verifiedHash: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }) {
     const db = this.databases.forKey(userId);
-    await guardStorage(() =>
-      db.batch([
-        db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId)),
-        revokeFamiliesStatement(db, { userId, exceptFamilyId: keepFamilyId }, "password_changed", now),
+    // The new hash has a fresh salt: finding it means the first statement of this batch wrote it.
+    const changed = sql`exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.passwordHash} = ${passwordHash})`;
+    const [updated] = await guardStorage(() =>
+      db.$client.batch([
+        d1Statement(db, db.update(users).set({ passwordHash, updatedAt: now }).where(and(eq(users.id, userId), credentialsAndSessionHold({ userId, verifiedHash, familyId: keepFamilyId })))),
+        d1Statement(db, revokeFamiliesStatement(db, { userId, exceptFamilyId: keepFamilyId }, "password_changed", now, changed)),
         // A reset link sent before the change must not undo it, nor an email change asked for before it go through.
-        db.delete(emailTokens).where(and(eq(emailTokens.userId, userId), inArray(emailTokens.purpose, ["reset_password", "change_email"]))),
-        insertEvent(db, event, now),
+        d1Statement(db, db.delete(emailTokens).where(and(eq(emailTokens.userId, userId), inArray(emailTokens.purpose, ["reset_password", "change_email"]), changed))),
+        d1Statement(db, insertEventIf(event, now, changed)),
       ]),
     );
+    if (updated?.meta.changes !== 1) return false;
     logEvent(event, now);
+    return true;
   }
 
   async setDisabled({ userId, disabled, event, now }: { userId: string; disabled: boolean; event: SecurityEvent; now: number }) {
