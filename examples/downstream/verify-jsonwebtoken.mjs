@@ -30,7 +30,8 @@ export function createVerifier({ issuer, audience, jwksUri }) {
       jwt.verify(token, getKey, { algorithms: ["RS256"], issuer, audience, clockTolerance: 60 }, (err, payload) => {
         if (err) return reject(err);
         // jsonwebtoken checks exp only when present: require the claims the service always sets.
-        if (typeof payload !== "object" || typeof payload.exp !== "number" || typeof payload.sub !== "string" || !payload.jti) {
+        if (typeof payload !== "object" || typeof payload.exp !== "number" || typeof payload.sub !== "string" || !payload.jti ||
+          typeof payload.client_id !== "string" || payload.client_id === "") {
           return reject(new Error("missing required claims"));
         }
         if ((payload.scope !== undefined && typeof payload.scope !== "string") || (payload.roles !== undefined && !Array.isArray(payload.roles))) {

@@ -39,7 +39,7 @@ def verify(token: str) -> dict:
         issuer=ISSUER,
         audience=AUDIENCE,
         leeway=60,
-        options={"require": ["exp", "iat", "sub", "jti"]},
+        options={"require": ["exp", "iat", "sub", "jti", "client_id"]},
     )
     if not isinstance(claims.get("scope", ""), str) or not isinstance(claims.get("roles", []), list):
         raise jwt.InvalidTokenError("malformed scope or roles")
