@@ -119,7 +119,7 @@ function emailProblems(text, vars) {
   if (!from || /@([^@]+\.)?example\.(com|org|net)$/i.test(from)) {
     problems.push(
       `EMAIL_FROM is ${from ? `the placeholder "${from}"` : "not set"}: set it in ${vars} to an address on your domain onboarded to ` +
-        "Cloudflare Email Service (README, Account lifecycle), or remove the [[send_email]] block to run without account emails",
+        "Cloudflare Email Service (README, Account emails), or remove the [[send_email]] block to run without account emails",
     );
   }
   const appUrl = text("APP_URL");

@@ -41,7 +41,7 @@ New refresh-token MAC key (the REFRESH_TOKEN_KEY secret; never commit it):
 ${refreshTokenKey}
 
 First deployment:  npx wrangler secret put REFRESH_TOKEN_KEY   (paste it)
-Rotation (README, "Rotating the refresh-token key"): put the current value into PREVIOUS_REFRESH_TOKEN_KEY,
+Rotation (README, "Key rotation"): put the current value into PREVIOUS_REFRESH_TOKEN_KEY,
 then this one into REFRESH_TOKEN_KEY; delete PREVIOUS_REFRESH_TOKEN_KEY after SESSION_ABSOLUTE_TTL_SECONDS.
 `);
   }

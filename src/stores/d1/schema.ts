@@ -226,7 +226,7 @@ export const apiKeys = sqliteTable(
  * Passwords nobody may choose (ASVS v5 6.2.4), NFC, trimmed and lower-cased like the lookup.
  * Migration 0006 fills it with the 5,000 most common passwords of 8 or more characters from
  * @zxcvbn-ts/language-common (scripts/generate-common-passwords.mjs); operators may add their own
- * (the product's name, say: README, "Configuration"). In D1 rather than in the script, where it
+ * (the product's name, say: README, "Troubleshooting"). In D1 rather than in the script, where it
  * cost 12 KB of the 100 KB gzipped bundle; only a new password's check reads it.
  */
 export const commonPasswords = sqliteTable("common_passwords", {
