@@ -39,9 +39,9 @@ export function directoryProbe(db: Database, email: string, userId: string, now:
   ] as const;
 }
 
-/** The user the directory of `email`'s database names for it, if that user still has the address. */
-export function directoryEntry(databases: Databases, email: string) {
-  return guardStorage(() => databases.forKey(email).select({ userId: emailDirectory.userId }).from(emailDirectory).where(eq(emailDirectory.email, email)).get());
+/** The query for the directory row of `email` (in `email`'s database): the user it names may no longer have the address. */
+export function directoryEntry(db: Database, email: string) {
+  return db.select({ userId: emailDirectory.userId }).from(emailDirectory).where(eq(emailDirectory.email, email));
 }
 
 /**

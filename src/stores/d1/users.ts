@@ -38,10 +38,13 @@ export class D1UserStore implements UserStore {
   /** With several databases, a user who changed to this address lives elsewhere: the directory says where. */
   async findByEmail(email: string): Promise<UserRecord | undefined> {
     const normalized = normalizeEmail(email);
-    const user = await guardStorage(() => this.databases.forKey(normalized).select(userColumns).from(users).where(eq(users.email, normalized)).get());
-    if (user || this.databases.all.length === 1) return user;
-    // With several databases, an address taken over by an email change is found through the directory.
-    const entry = await directoryEntry(this.databases, normalized);
+    const db = this.databases.forKey(normalized);
+    const byEmail = db.select(userColumns).from(users).where(eq(users.email, normalized));
+    if (this.databases.all.length === 1) return guardStorage(() => byEmail.get());
+    // The address's directory row is in this same database. It is read in the same round trip
+    // whether or not the user is found here, so that an unknown address costs what a known one does.
+    const [[user], [entry]] = await guardStorage(() => db.batch([byEmail, directoryEntry(db, normalized)]));
+    if (user) return user;
     const holder = entry && (await this.findById(entry.userId));
     return holder?.email === normalized ? holder : undefined;
   }
