@@ -6,6 +6,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { hashLinkToken } from "../src/lifecycle/link-tokens";
 import { databaseOf } from "./databases";
+import { createKey, keyToken } from "./api-keys";
+import { expectError } from "./hardening";
 import { bearer, callWith, decodePayload, mailbox, PASSWORD, postJsonWith, refreshCookieOf, rotate, uniqueEmail } from "./helpers";
 
 /** Registers through a recording EMAIL binding. */
@@ -87,6 +89,23 @@ describe("email verification", () => {
     expect(await databaseOf(userId).prepare("select count(*) as n from email_tokens where user_id = ?").bind(userId).first("n")).toBe(0);
     mail.failing = false;
     expect((await verify(withMail, second)).status).toBe(400);
+  });
+
+  it("resend with a Bearer token needs a user's live session: an API key's token or an ended session is 401, nothing sent", async () => {
+    const { mail, email, body, env: withMail } = await registerWithMail();
+    const resendWith = (accessToken: string) =>
+      callWith(withMail, "/auth/email/verify/resend", { method: "POST", headers: { "Content-Type": "application/json", ...bearer(accessToken) }, body: "{}" });
+    const keysToken = await keyToken(await createKey({ accessToken: body.access_token! }, { name: "no scopes", scopes: [] }));
+    const sentBefore = mail.sent.length;
+    await expectError(await resendWith(keysToken), 401, "invalid_token");
+    expect(mail.sent.length).toBe(sentBefore);
+    // The link already sent still works: nothing was voided.
+    const ended = await postJsonWith({}, "/auth/login", { email, password: PASSWORD });
+    const endedToken = ((await ended.json()) as { access_token: string }).access_token;
+    expect((await callWith({}, "/auth/logout", { method: "POST", headers: bearer(endedToken) })).status).toBe(204);
+    await expectError(await resendWith(endedToken), 401, "invalid_token");
+    expect(mail.sent.length).toBe(sentBefore);
+    expect((await verify(withMail, mail.token("verify-email", email))).status).toBe(204);
   });
 
   it("resend by address (no token) answers 202 alike for unknown addresses; it is rate limited", async () => {

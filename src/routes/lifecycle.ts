@@ -2,7 +2,7 @@
  * The account lifecycle by email (README.md, "Account emails"): email verification, password
  * reset and email change. Links carry a token to the front end, whose page posts it back here.
  */
-import { Hono } from "hono";
+import { Hono, type MiddlewareHandler } from "hono";
 import * as z from "zod/mini";
 import type { AppEnv } from "../app-env";
 import { invalidRequest } from "../domain-errors";
@@ -25,9 +25,17 @@ lifecycleRoutes.post("/email/verify", jsonBody(TokenBody), async (c) => {
   return c.body(null, 204);
 });
 
+/** With an Authorization header: a user's live session (never an API key's token). Without one: anybody. */
+const liveSessionIfAuthorized: MiddlewareHandler<AppEnv> = async (c, next) => {
+  if (!c.req.header("Authorization")) return next();
+  await requireAccessToken(c, async () => {
+    await requireLiveSession(c, next);
+  });
+};
+
 // Signed in: for the caller. Without a token: for an address, always 202 (users who may not log
 // in before verifying ask here; whether the address has an account does not show).
-lifecycleRoutes.post("/email/verify/resend", async (c, next) => (c.req.header("Authorization") ? requireAccessToken(c, next) : next()), jsonBody(ResendBody), async (c) => {
+lifecycleRoutes.post("/email/verify/resend", liveSessionIfAuthorized, jsonBody(ResendBody), async (c) => {
   const { lifecycle } = c.get("services");
   const claims = c.get("claims");
   const address = c.req.valid("json").email;
