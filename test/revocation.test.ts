@@ -79,12 +79,14 @@ describe(`revoking a family that issued ${ACCESS_TOKENS_PER_FAMILY} access token
 });
 
 describe("logout-all writes one cutoff however many families the user has", () => {
-  it("10 families, one KV write, every access token refused", async () => {
+  it("10 families, one KV key written, every access token refused", async () => {
     const first = await register();
     const devices = [first, ...(await Promise.all(Array.from({ length: 9 }, () => login(first.email))))];
     const { kv, puts } = wrapKv("observe");
     expect((await callWith({ REVOCATIONS: kv }, "/auth/logout-all", { method: "POST", headers: bearer(first.accessToken) })).status).toBe(204);
-    expect(puts).toEqual([`user-cutoff:${first.userId}`]);
+    // The cutoff, written again (at most once) only if a new second began during the D1 change.
+    expect(puts.length).toBeLessThanOrEqual(2);
+    expect(new Set(puts)).toEqual(new Set([`user-cutoff:${first.userId}`]));
     for (const device of devices) {
       await expectError(await me(device.accessToken), 401, "invalid_token");
       expect((await familyRow(device.sid)).revoked_reason).toBe("logout_all");

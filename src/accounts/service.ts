@@ -155,15 +155,19 @@ export function createAccountService(deps: AccountDeps) {
       }
       await checkNewPassword("new_password", input.newPassword);
       const passwordHash = await passwords.hash(input.newPassword);
-      await revocation.cutOffUser(user.id, input.familyId);
-      const changed = await users.changePassword({
-        userId: user.id,
-        verifiedHash: user.passwordHash,
-        passwordHash,
-        keepFamilyId: input.familyId,
-        event: { type: "password_changed", userId: user.id, sessionId: input.familyId, ...client },
-        now: now(),
-      });
+      const changed = await revocation.cutOffUserAround(
+        user.id,
+        () =>
+          users.changePassword({
+            userId: user.id,
+            verifiedHash: user.passwordHash,
+            passwordHash,
+            keepFamilyId: input.familyId,
+            event: { type: "password_changed", userId: user.id, sessionId: input.familyId, ...client },
+            now: now(),
+          }),
+        input.familyId,
+      );
       if (!changed) {
         // A reset, another change or a disable committed since the password was verified, and it
         // ended this session. The cutoff just written spares this session: cut off everyone instead.
@@ -175,8 +179,7 @@ export function createAccountService(deps: AccountDeps) {
     /** Disables an account: no login, no refresh, every live access token refused (cutoff first). */
     async disable(userId: string, actor: Actor): Promise<void> {
       if (!(await users.findById(userId))) throw notFound("No such user.");
-      await revocation.cutOffUser(userId);
-      await users.setDisabled({ userId, disabled: true, event: adminEvent("user_disabled", userId, actor), now: now() });
+      await revocation.cutOffUserAround(userId, () => users.setDisabled({ userId, disabled: true, event: adminEvent("user_disabled", userId, actor), now: now() }));
       profiles.delete(userId);
     },
 

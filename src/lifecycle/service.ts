@@ -178,8 +178,9 @@ export function createLifecycleService(deps: LifecycleDeps) {
       await accounts.checkNewPassword("new_password", input.newPassword);
       const { user, tokenHash } = await tokenOwner("reset_password", input.token);
       const passwordHash = await deps.passwords.hash(input.newPassword);
-      await deps.revocation.cutOffUser(user.id);
-      const reset = await links.resetPassword({ userId: user.id, tokenHash, passwordHash, now: now(), event: { type: "password_reset", userId: user.id, ...client } });
+      const reset = await deps.revocation.cutOffUserAround(user.id, () =>
+        links.resetPassword({ userId: user.id, tokenHash, passwordHash, now: now(), event: { type: "password_reset", userId: user.id, ...client } }),
+      );
       if (!reset) throw invalidLink();
       accounts.forgetProfile(user.id);
       background(quietly("password_changed", () => send(user.email, messages.passwordChanged(appName))));

@@ -8,9 +8,13 @@ const SECONDS = Math.floor(NOW / 1000);
 function revocation() {
   const clock = { now: NOW };
   const storage = new MemoryStorage(() => clock.now);
-  const service = createRevocationService({ store: new MemoryRevocationStore(storage), config: { accessTokenTtlSeconds: 900 }, now: () => clock.now });
+  const store = new MemoryRevocationStore(storage);
+  const cutoffWrites: number[] = [];
+  const setUserCutoff = store.setUserCutoff.bind(store);
+  store.setUserCutoff = (userId, cutoff, ttl) => (cutoffWrites.push(cutoff.beforeSeconds), setUserCutoff(userId, cutoff, ttl));
+  const service = createRevocationService({ store, config: { accessTokenTtlSeconds: 900 }, now: () => clock.now });
   const ttlOf = (key: string) => Math.round((storage.kv.get(key)!.expiresAt - clock.now) / 1000);
-  return { service, storage, clock, ttlOf };
+  return { service, storage, clock, ttlOf, cutoffWrites };
 }
 
 const token = (overrides: Partial<{ jti: string; sid: string; sub: string; iat: number }> = {}) => ({ jti: "j1", sid: "s1", sub: "u1", iat: SECONDS, ...overrides });
@@ -43,5 +47,43 @@ describe("revocation entries live exactly as long as a token they refuse could b
     expect(await service.isRevoked(token({ sub: "u2", iat: SECONDS - 100 }))).toBe(false);
     clock.now += (900 + 62) * 1000;
     expect(await service.isRevoked(token({ iat: SECONDS - 100 }))).toBe(false);
+  });
+});
+
+describe("a cutoff around the D1 change that ends sessions or roles", () => {
+  it("is written before the change, and once only when the change ends in the same second", async () => {
+    const { service, cutoffWrites } = revocation();
+    const seenByChange: number[][] = [];
+    const result = await service.cutOffUserAround("u1", async () => (seenByChange.push([...cutoffWrites]), "done"));
+    expect(result).toBe("done");
+    expect(seenByChange).toEqual([[SECONDS + 1]]);
+    expect(cutoffWrites).toEqual([SECONDS + 1]);
+    expect(await service.isRevoked(token({ iat: SECONDS }))).toBe(true);
+    expect(await service.isRevoked(token({ iat: SECONDS + 1 }))).toBe(false);
+  });
+
+  it("is written again when a new second began during the change: a token a refresh got in that second is refused", async () => {
+    const { service, clock, cutoffWrites } = revocation();
+    // A refresh commits during the D1 change, one second later, before the change ends its session.
+    await service.cutOffUserAround("u1", async () => void (clock.now += 1000));
+    expect(cutoffWrites).toEqual([SECONDS + 1, SECONDS + 2]);
+    expect(await service.isRevoked(token({ iat: SECONDS + 1 }))).toBe(true);
+    expect(await service.isRevoked(token({ iat: SECONDS + 2 }))).toBe(false);
+  });
+
+  it("spares the excepted family both times, and keeps the cutoff for everyone that was there before", async () => {
+    const { service, clock } = revocation();
+    await service.cutOffUser("u1");
+    clock.now += 5000;
+    await service.cutOffUserAround("u1", async () => void (clock.now += 1000), "kept");
+    expect(await service.isRevoked(token({ iat: SECONDS + 6, sid: "kept" }))).toBe(false);
+    expect(await service.isRevoked(token({ iat: SECONDS + 6 }))).toBe(true);
+    expect(await service.isRevoked(token({ iat: SECONDS, sid: "kept" }))).toBe(true);
+  });
+
+  it("stays written when the change fails, and the failure reaches the caller", async () => {
+    const { service } = revocation();
+    await expect(service.cutOffUserAround("u1", () => Promise.reject(new Error("D1 down")))).rejects.toThrow("D1 down");
+    expect(await service.isRevoked(token({ iat: SECONDS }))).toBe(true);
   });
 });

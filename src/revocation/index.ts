@@ -18,6 +18,20 @@ export type RevocationService = ReturnType<typeof createRevocationService>;
 export function createRevocationService({ store, config, now }: RevocationDeps) {
   /** Long enough to outlive every access token issued up to now. */
   const outlivesEveryToken = () => config.accessTokenTtlSeconds + CLOCK_TOLERANCE_SECONDS + 1;
+  /** `iat` has a one-second grain: a cutoff covers the whole current second. */
+  const nextSecond = () => Math.floor(now() / 1000) + 1;
+
+  /**
+   * Refuses every access token of the user issued up to now, but those of `exceptFamilyId`. `iat`
+   * has a one-second grain, so the cutoff covers the whole current second: a token issued later
+   * in this same second is refused too (its holder refreshes a second later). Returns that second.
+   */
+  async function cutOffUser(userId: string, exceptFamilyId?: string): Promise<number> {
+    const beforeSeconds = nextSecond();
+    await store.setUserCutoff(userId, { beforeSeconds, exceptFamilyId }, outlivesEveryToken());
+    return beforeSeconds;
+  }
+
   return {
     /** Refuses every access token of the family. */
     revokeFamily(familyId: string): Promise<void> {
@@ -30,13 +44,19 @@ export function createRevocationService({ store, config, now }: RevocationDeps) 
       if (remaining > 0) await store.revokeAccessToken(token.jti, remaining);
     },
 
+    cutOffUser,
+
     /**
-     * Refuses every access token of the user issued up to now, but those of `exceptFamilyId`. `iat`
-     * has a one-second grain, so the cutoff covers the whole current second: a token issued later
-     * in this same second is refused too (its holder refreshes a second later).
+     * Cuts off the user's access tokens around `change`, the D1 write that ends their sessions or
+     * roles: first (a failure of the change then leaves the tokens refused), and again after it if
+     * a new second began meanwhile, since a refresh that committed in that second before the change
+     * got a token the first cutoff does not cover. At most two KV writes.
      */
-    cutOffUser(userId: string, exceptFamilyId?: string): Promise<void> {
-      return store.setUserCutoff(userId, { beforeSeconds: Math.floor(now() / 1000) + 1, exceptFamilyId }, outlivesEveryToken());
+    async cutOffUserAround<T>(userId: string, change: () => Promise<T>, exceptFamilyId?: string): Promise<T> {
+      const before = await cutOffUser(userId, exceptFamilyId);
+      const result = await change();
+      if (nextSecond() > before) await cutOffUser(userId, exceptFamilyId);
+      return result;
     },
 
     /** One bulk KV read: is the token, its family or its user's older tokens (either cutoff) revoked? */

@@ -17,7 +17,7 @@ export type { RoleGrant };
 export interface RoleDeps {
   roles: RoleStore;
   sessions: Pick<SessionService, "requireLive">;
-  revocation: Pick<RevocationService, "cutOffUser">;
+  revocation: Pick<RevocationService, "cutOffUserAround">;
   config: Pick<Config, "rolePermissions">;
   now: () => number;
   /** Called after a user's roles changed (the account service drops its cached profile). */
@@ -78,9 +78,8 @@ export function createRoleService({ roles, sessions, revocation, config, now, on
     async revoke(userId: string, role: string, actor: Actor): Promise<boolean> {
       checkRoleName(role);
       if (!(await grantsOf(userId)).some((grant) => grant.role === role)) return false;
-      await revocation.cutOffUser(userId);
       const event = { type: "role_revoked", userId, ip: actor.ip, userAgent: actor.userAgent, actorId: actor.id, detail: role } as const;
-      const revoked = await roles.revoke({ userId, role, event, now: now() });
+      const revoked = await revocation.cutOffUserAround(userId, () => roles.revoke({ userId, role, event, now: now() }));
       onRolesChanged?.(userId);
       return revoked;
     },

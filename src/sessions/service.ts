@@ -249,8 +249,7 @@ export function createSessionService(deps: SessionDeps) {
 
     /** Ends every family of the user: the per-user cutoff first, then D1. */
     async revokeAll(userId: string, currentFamilyId: string, client: ClientInfo): Promise<void> {
-      await revocation.cutOffUser(userId);
-      await families.revoke({ userId }, "logout_all", { type: "logout_all", userId, sessionId: currentFamilyId, ...client }, now());
+      await revocation.cutOffUserAround(userId, () => families.revoke({ userId }, "logout_all", { type: "logout_all", userId, sessionId: currentFamilyId, ...client }, now()));
     },
 
     /** Ends one of the user's own families; `not_found` for anybody else's. Idempotent. */
