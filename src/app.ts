@@ -88,7 +88,9 @@ const HAVE_OWN_NETWORK_LIMITER = new Set(["/auth/login", "/auth/register", "/aut
 const perNetwork = onlyWhen((c) => !HAVE_OWN_NETWORK_LIMITER.has(c.req.path), rateLimitByNetwork("AUTH_RATE_LIMITER"));
 for (const api of ["/auth/*", "/oauth/*", "/admin/*"]) app.use(api, perNetwork);
 app.use("/auth/*", requireAllowedOriginForCookie());
+// The cookie (Path=/) reaches these too; they never read it, so they only check the Origin.
 app.use("/oauth/*", requireAllowedOriginForCookie({ requireJson: false }));
+app.use("/admin/*", requireAllowedOriginForCookie({ requireJson: false }));
 
 app.route("/auth", authRoutes);
 app.route("/auth", accountRoutes);

@@ -5,7 +5,7 @@
  * allowed origin (security review, finding 8).
  */
 import { beforeAll, describe, expect, it } from "vitest";
-import { BASE, call, COOKIE, familyRow, json, me, PASSWORD, postJson as post, REFRESH_TOKEN_SHAPE, refreshCookieOf, refreshWithCookie, register, SPA_ORIGIN, uniqueEmail, type Login } from "./helpers";
+import { BASE, call, callWith, COOKIE, familyRow, json, me, PASSWORD, postJson as post, REFRESH_TOKEN_SHAPE, refreshCookieOf, refreshWithCookie, register, SPA_ORIGIN, uniqueEmail, type Login } from "./helpers";
 import { expectError, storageDigest } from "./hardening";
 
 let user: Login;
@@ -181,6 +181,19 @@ describe("Origin look-alikes of the service's own origin and of an allowed one (
     const preflight = await call("/auth/refresh", { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type" } });
     expect(preflight.headers.get("Access-Control-Allow-Origin")).toBeNull();
     expect(await familyRow(session.sid)).toEqual(row);
+  });
+
+  it("the admin API too: a request that carries the cookie from a look-alike origin is 403 and disables nobody", async () => {
+    const target = await register();
+    const disable = (origin: string) =>
+      callWith({ ADMIN_API_TOKEN: "test-admin-token" }, `/admin/users/${target.userId}/disable`, {
+        method: "POST",
+        headers: { Cookie: `${COOKIE}=${session.refreshToken}`, Origin: origin, Authorization: "Bearer test-admin-token" },
+      });
+    for (const origin of lookAlikes.slice(0, 4)) await expectError(await disable(origin), 403, "invalid_origin");
+    expect((await me(target.accessToken)).status).toBe(200);
+    expect((await disable(BASE)).status).toBe(204);
+    await expectError(await me(target.accessToken), 401, "invalid_token");
   });
 
   it("the exact origins are allowed, with CORS echoed (control)", async () => {

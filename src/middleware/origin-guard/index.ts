@@ -45,7 +45,8 @@ export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
  * CSRF guard for requests that carry the refresh cookie: any unsafe one must come from an allowed
  * `Origin` and, on the routes that read the cookie, be `Content-Type: application/json` (which a
  * cross-site form cannot send without a preflight). Otherwise 403 `invalid_origin`, before any
- * state change. The OAuth endpoints never read the cookie and take forms: they only check the Origin.
+ * state change. The OAuth and admin endpoints never read the cookie (OAuth's take forms): they only
+ * check the Origin.
  */
 export const requireAllowedOriginForCookie = (options: { requireJson: boolean } = { requireJson: true }) =>
   createMiddleware<AppEnv>(async (c, next) => {
