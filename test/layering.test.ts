@@ -1,6 +1,6 @@
 /// <reference types="vite/types/importMeta.d.ts" />
 /**
- * The three layers, in one direction (DEVELOPERS.md, issue "Architecture"): HTTP (routes,
+ * The three layers, in one direction (CONTRIBUTING.md, issue "Architecture"): HTTP (routes,
  * middleware, the app and its error table) -> services (accounts, api-keys, clients, lifecycle, roles, sessions,
  * tokens, revocation, housekeeping) -> stores (D1, KV). Beside them: the composition root (src/services.ts, which wires
  * services to stores), primitives the services use (keys, passwords), and foundation modules anyone

@@ -30,7 +30,10 @@ export interface VerifierOptions {
   clockToleranceSeconds?: number;
   /** Refuse tokens whose exp - iat is longer than this. Default 3600 (the service issues 900). */
   maxTokenLifetimeSeconds?: number;
-  /** Claims to require on top of iss, aud, exp, iat, sub, jti and client_id, e.g. `["sid"]` for user-only APIs. */
+  /**
+   * Claims to require on top of iss, aud, exp, iat, sub, jti and client_id, e.g. `["sid"]` (every token
+   * of this service has one, an API key's too: a person's session is one whose `sid` is not its `client_id`).
+   */
   requiredClaims?: readonly string[];
   /** Time after a JWKS fetch before an unknown `kid` may cause another fetch. Default 30 000. */
   cooldownMs?: number;
