@@ -5,7 +5,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { databaseOf } from "./databases";
-import { bearer, callWith, cookieRefreshInit, login, mailbox, PASSWORD, postJsonWith, register, uniqueEmail, type Login } from "./helpers";
+import { createKey, exchange, keyToken } from "./api-keys";
+import { bearer, callWith, cookieRefreshInit, login, mailbox, nextSecond, PASSWORD, postJsonWith, register, uniqueEmail, type Login } from "./helpers";
 
 const NEW_PASSWORD = "a brand new passphrase";
 
@@ -76,6 +77,19 @@ describe("reset password", () => {
     expect(revoked.results).toEqual([{ revoked_reason: "password_reset" }, { revoked_reason: "password_reset" }]);
     expect(mail.sent.at(-1)).toMatchObject({ to: laptop.email, subject: expect.stringMatching(/password was changed/i) });
     expect(await resetRows(laptop)).toBe(0);
+  });
+
+  it("revokes every API key of the user too: no exchange, and the keys' live access tokens are refused", async () => {
+    const { laptop, token, withMail } = await resetRequested();
+    const [ci, script] = [await createKey(laptop, { name: "ci" }), await createKey(laptop, { name: "script", scopes: [] })];
+    const keysToken = await keyToken(ci);
+    expect((await callWith(withMail, "/auth/me", { headers: bearer(keysToken) })).status).toBe(200);
+    await nextSecond();
+    expect((await reset(withMail, token)).status).toBe(204);
+    for (const key of [ci, script]) expect((await exchange(key)).status).toBe(401);
+    expect((await callWith(withMail, "/auth/me", { headers: bearer(keysToken) })).status).toBe(401);
+    const keys = await databaseOf(laptop.userId).prepare("select revoked_at from api_keys where user_id = ?").bind(laptop.userId).all<{ revoked_at: number | null }>();
+    expect(keys.results.map((key) => key.revoked_at === null)).toEqual([false, false]);
   });
 
   it("the link works once, even when two requests race", async () => {

@@ -246,7 +246,7 @@ export interface LinkTokenStore {
   discard(tokenHash: string, userId: string): Promise<void>;
   /** Marks the user's email verified. */
   verifyEmail(input: Consumption): Promise<boolean>;
-  /** Stores the new password hash, marks the email verified, revokes every family and voids the user's other links. */
+  /** Stores the new password hash, marks the email verified, revokes every family and API key of the user and voids its other links. */
   resetPassword(input: Consumption & { passwordHash: string }): Promise<boolean>;
   /**
    * Moves the user to `newEmail` (verified) and voids every link of the user. `email_taken` when

@@ -60,6 +60,7 @@ export class MemoryLinkTokenStore implements LinkTokenStore {
     const user = this.storage.users.get(userId)!;
     Object.assign(user, { passwordHash, emailVerifiedAt: user.emailVerifiedAt ?? now, updatedAt: now });
     revokeInScope(this.storage, { userId }, "password_reset", now);
+    for (const key of this.storage.apiKeys.values()) if (key.userId === userId && key.revokedAt === null) key.revokedAt = now;
     deleteLinks(this.storage, (t) => t.userId === userId);
     this.storage.events.push({ ...event, at: now });
     return true;

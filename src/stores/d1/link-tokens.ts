@@ -4,7 +4,7 @@
  * Consuming one is the last statement of the batch it authorises: every other statement of that
  * batch runs only if the token is still there, so concurrent uses apply the change once.
  */
-import { and, eq, gt, ne, sql, type SQL } from "drizzle-orm";
+import { and, eq, gt, isNull, ne, sql, type SQL } from "drizzle-orm";
 import type { LinkTokenPurpose, LinkTokenRecord, LinkTokenStore, SecurityEvent } from "../types";
 import { guardStorage } from "../guard";
 import { d1Statement, isUniqueViolation, type Database, type Databases } from "./databases";
@@ -12,7 +12,7 @@ import { claimAddress, directoryProbe, releaseAddress, removeStaleEntry, uniqueV
 import { insertEventIf, logEvent } from "./events";
 import { revokeFamiliesStatement } from "./families";
 import { credentialsAndSessionHold } from "./users";
-import { emailTokens, users } from "./schema";
+import { apiKeys, emailTokens, users } from "./schema";
 
 /** The token is still there and unexpired: the condition of every statement it authorises. */
 const stillValid = (tokenHash: string, now: number): SQL =>
@@ -74,6 +74,9 @@ export class D1LinkTokenStore implements LinkTokenStore {
       // The link reached the user's inbox: that proves the address too.
       d1Statement(db, db.update(users).set({ passwordHash, emailVerifiedAt: sql`coalesce(${users.emailVerifiedAt}, ${now})`, updatedAt: now }).where(and(eq(users.id, userId), valid))),
       d1Statement(db, revokeFamiliesStatement(db, { userId }, "password_reset", now, valid)),
+      // Keys too: whoever held the account before its recovery (or registered the address before its
+      // owner) must keep no credential. Their live tokens fall under the reset's per-user cutoff.
+      d1Statement(db, db.update(apiKeys).set({ revokedAt: now }).where(and(eq(apiKeys.userId, userId), isNull(apiKeys.revokedAt), valid))),
       d1Statement(db, insertEventIf(event, now, valid)),
       // Every other link: the account is recovered, pending changes asked for before are void.
       d1Statement(db, db.delete(emailTokens).where(and(eq(emailTokens.userId, userId), ne(emailTokens.tokenHash, tokenHash), valid))),
