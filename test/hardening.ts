@@ -79,6 +79,7 @@ export interface WrappedDatabases {
 export function wrapDatabases(mode: D1Mode): WrappedDatabases {
   let calls = 0;
   const unwrapped = new WeakMap<object, D1PreparedStatement>();
+  const writes = new WeakSet<object>();
 
   const execute = async <T>(isWrite: boolean, run: () => Promise<T>): Promise<T> => {
     calls++;
@@ -97,6 +98,7 @@ export function wrapDatabases(mode: D1Mode): WrappedDatabases {
       raw: (options?: { columnNames?: boolean }) => execute(isWrite, () => real.raw(options as never)),
     };
     unwrapped.set(wrapped, real);
+    if (isWrite) writes.add(wrapped);
     return wrapped as unknown as D1PreparedStatement;
   };
 
@@ -105,8 +107,9 @@ export function wrapDatabases(mode: D1Mode): WrappedDatabases {
       get(target, prop) {
         if (prop === "prepare") return (sql: string) => wrapStatement(target.prepare(sql), WRITE.test(sql));
         if (prop === "batch") {
+          // A batch of reads only (a lookup by email with several databases) is a read.
           return (statements: D1PreparedStatement[]) =>
-            execute(true, () => target.batch(statements.map((s) => unwrapped.get(s) ?? s)));
+            execute(statements.some((s) => writes.has(s) || !unwrapped.has(s)), () => target.batch(statements.map((s) => unwrapped.get(s) ?? s)));
         }
         if (prop === "exec") return (sql: string) => execute(true, () => target.exec(sql));
         const value = Reflect.get(target, prop, target);
