@@ -12,6 +12,7 @@ export const OPTIONAL_SECRETS = [
   { name: "ADMIN_API_TOKEN", meaning: "the operator credential of the /admin endpoints (without it, only admins' access tokens)" },
   { name: "PREVIOUS_PUBLIC_KEYS", meaning: "keys still published after a rotation" },
   { name: "NEXT_PUBLIC_KEY", meaning: "key published ahead of a rotation" },
+  { name: "NEXT_REFRESH_TOKEN_KEY", meaning: "refresh-token MAC key accepted ahead of a rotation" },
   { name: "PREVIOUS_REFRESH_TOKEN_KEY", meaning: "refresh-token MAC key still accepted after a rotation" },
   { name: "RESOURCE_SERVERS", meaning: "credentials of resource servers for /oauth/introspect" },
 ];

@@ -41,8 +41,10 @@ New refresh-token MAC key (the REFRESH_TOKEN_KEY secret; never commit it):
 ${refreshTokenKey}
 
 First deployment:  npx wrangler secret put REFRESH_TOKEN_KEY   (paste it)
-Rotation (README, "Key rotation"): put the current value into PREVIOUS_REFRESH_TOKEN_KEY,
-then this one into REFRESH_TOKEN_KEY; delete PREVIOUS_REFRESH_TOKEN_KEY after SESSION_ABSOLUTE_TTL_SECONDS.
+Rotation (README, "Key rotation"): put this one into NEXT_REFRESH_TOKEN_KEY and wait a few minutes;
+then, in one deployment (wrangler secret bulk), the current value into PREVIOUS_REFRESH_TOKEN_KEY and
+this one into REFRESH_TOKEN_KEY; delete NEXT_REFRESH_TOKEN_KEY, and PREVIOUS_REFRESH_TOKEN_KEY after
+SESSION_ABSOLUTE_TTL_SECONDS.
 `);
   }
 }

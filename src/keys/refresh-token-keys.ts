@@ -1,7 +1,10 @@
 /**
  * The MAC key that authenticates refresh tokens (`REFRESH_TOKEN_KEY`, a Worker secret), and the
- * previous one during a rotation (`PREVIOUS_REFRESH_TOKEN_KEY`). D1 holds no key and no token, so a
- * dump of it alone can neither use nor mint a refresh token. Imported once per isolate.
+ * ones accepted around a rotation: the next key, rolled out before it signs anything
+ * (`NEXT_REFRESH_TOKEN_KEY`), so that every location already accepts its tokens when it becomes the
+ * current one, and the previous key (`PREVIOUS_REFRESH_TOKEN_KEY`), so that tokens it signed keep
+ * working. D1 holds no key and no token, so a dump of it alone can neither use nor mint a refresh
+ * token. Imported once per isolate.
  */
 import { base64url } from "jose";
 import { ConfigurationError } from "../domain-errors";
@@ -11,16 +14,23 @@ export const MIN_REFRESH_TOKEN_KEY_BYTES = 32;
 export interface RefreshTokenKeys {
   /** Signs new tokens. */
   current: CryptoKey;
-  /** Every key a token may have been signed with: current first. */
+  /** Every key a token may have been signed with: current first, then next, then previous. */
   accepted: CryptoKey[];
 }
 
 let cached: { source: string; keys: Promise<RefreshTokenKeys> } | undefined;
 
-export function getRefreshTokenKeys(env: { REFRESH_TOKEN_KEY?: string; PREVIOUS_REFRESH_TOKEN_KEY?: string }): Promise<RefreshTokenKeys> {
-  const source = `${env.REFRESH_TOKEN_KEY ?? ""}\u0000${env.PREVIOUS_REFRESH_TOKEN_KEY ?? ""}`;
+/** The secrets the refresh-token keys come from. */
+export interface RefreshTokenKeySource {
+  REFRESH_TOKEN_KEY?: string;
+  NEXT_REFRESH_TOKEN_KEY?: string;
+  PREVIOUS_REFRESH_TOKEN_KEY?: string;
+}
+
+export function getRefreshTokenKeys(env: RefreshTokenKeySource): Promise<RefreshTokenKeys> {
+  const source = [env.REFRESH_TOKEN_KEY, env.NEXT_REFRESH_TOKEN_KEY, env.PREVIOUS_REFRESH_TOKEN_KEY].map((key) => key ?? "").join("\u0000");
   if (cached?.source !== source) {
-    const keys = load(env.REFRESH_TOKEN_KEY, env.PREVIOUS_REFRESH_TOKEN_KEY);
+    const keys = load(env);
     cached = { source, keys };
     keys.catch(() => {
       if (cached?.keys === keys) cached = undefined;
@@ -29,13 +39,17 @@ export function getRefreshTokenKeys(env: { REFRESH_TOKEN_KEY?: string; PREVIOUS_
   return cached.keys;
 }
 
-async function load(current: string | undefined, previous: string | undefined): Promise<RefreshTokenKeys> {
-  if (!current?.trim()) {
+async function load(env: RefreshTokenKeySource): Promise<RefreshTokenKeys> {
+  if (!env.REFRESH_TOKEN_KEY?.trim()) {
     throw new ConfigurationError("REFRESH_TOKEN_KEY is not set: put 32 random bytes, base64url-encoded, in the Worker secret (npm run keys:generate prints one).");
   }
-  const currentKey = await importMacKey(current, "REFRESH_TOKEN_KEY");
-  const previousKey = previous?.trim() ? [await importMacKey(previous, "PREVIOUS_REFRESH_TOKEN_KEY")] : [];
-  return { current: currentKey, accepted: [currentKey, ...previousKey] };
+  const current = await importMacKey(env.REFRESH_TOKEN_KEY, "REFRESH_TOKEN_KEY");
+  const others: CryptoKey[] = [];
+  for (const name of ["NEXT_REFRESH_TOKEN_KEY", "PREVIOUS_REFRESH_TOKEN_KEY"] as const) {
+    const text = env[name];
+    if (text?.trim()) others.push(await importMacKey(text, name));
+  }
+  return { current, accepted: [current, ...others] };
 }
 
 async function importMacKey(text: string, name: string): Promise<CryptoKey> {

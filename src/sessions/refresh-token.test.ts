@@ -26,6 +26,24 @@ describe("refresh tokens", () => {
     expect(token.kind === "family" && (await isAuthentic(dropped, token))).toBe(false);
   });
 
+  it("are authentic under the next key before it signs anything, and the next key never signs", async () => {
+    const next = keyText();
+    const current = keyText();
+    const ahead = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: current, NEXT_REFRESH_TOKEN_KEY: next });
+    const switched = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: next, PREVIOUS_REFRESH_TOKEN_KEY: current });
+    const fromSwitched = parseRefreshToken((await mintRefreshToken(switched, FAMILY, 1)).token)!;
+    expect(fromSwitched.kind === "family" && (await isAuthentic(ahead, fromSwitched))).toBe(true);
+    const fromAhead = parseRefreshToken((await mintRefreshToken(ahead, FAMILY, 1)).token)!;
+    expect(fromAhead.kind === "family" && (await isAuthentic(await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: current }), fromAhead))).toBe(true);
+    expect(fromAhead.kind === "family" && (await isAuthentic(await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: next }), fromAhead))).toBe(false);
+  });
+
+  it("a next or previous key that is not 32+ bytes of base64url is a configuration error naming it", async () => {
+    for (const name of ["NEXT_REFRESH_TOKEN_KEY", "PREVIOUS_REFRESH_TOKEN_KEY"]) {
+      await expect(getRefreshTokenKeys({ REFRESH_TOKEN_KEY: keyText(), [name]: "c2hvcnQ" })).rejects.toThrow(new RegExp(`^${name} is 5 bytes`));
+    }
+  });
+
   it("any change to the family, generation, secret or tag makes a token unauthentic", async () => {
     const keys = await getRefreshTokenKeys(env);
     const token = (await mintRefreshToken(keys, FAMILY, 3)).token;

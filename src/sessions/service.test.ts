@@ -112,6 +112,25 @@ describe("grace window", () => {
     expect((await c.refresh(c.tokens[0])).refreshToken).toBe(first.refreshToken);
   });
 
+  it("a REFRESH_TOKEN_KEY rotation in two steps: where the new key is only the next one, its tokens already rotate (without that step they are refused)", async () => {
+    const keyText = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const [old, fresh] = [keyText(), keyText()];
+    const stepOne = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: old, NEXT_REFRESH_TOKEN_KEY: fresh });
+    const stepTwo = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: fresh, PREVIOUS_REFRESH_TOKEN_KEY: old });
+    const withoutStepOne = await getRefreshTokenKeys({ REFRESH_TOKEN_KEY: old });
+    let keys = stepOne;
+    const c = await chain({ refreshKeys: async () => keys });
+    keys = stepTwo; // a location already switched: the child is tagged with the new key
+    await c.rotate();
+    keys = withoutStepOne; // a location that has never heard of the new key refuses it (nothing changes)
+    await expect(c.refresh(c.tokens[1])).rejects.toMatchObject(invalidGrant);
+    keys = stepOne; // a location still on step one accepts it, and tags the next child with the old key
+    await c.rotate();
+    keys = stepTwo; // which the switched locations accept
+    await c.rotate();
+    expect(c.family()).toMatchObject({ generation: 3, revokedAt: null });
+  });
+
   it("the key and an older token (and the row) are not enough to compute the live token: each rotation's nonce is gone with it", async () => {
     const c = await chain();
     await c.rotate();
