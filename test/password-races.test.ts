@@ -1,12 +1,14 @@
 /**
- * Changes authorised by the current password (password change, email change) against a password
- * reset that commits while they are in flight: whoever stole a session and the password must not
- * undo the owner's recovery. Each race is made deterministic by holding the change at a binding it
+ * Changes authorised by the current password or session (password change, email change, a new API
+ * key) against a password reset that commits while they are in flight: whoever stole a session and
+ * the password must not undo the owner's recovery. Each race is made deterministic by holding the change at a binding it
  * calls after the password was verified and before it writes D1.
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { bearer, callWith, json, mailbox, me, PASSWORD, postJsonWith, uniqueEmail, type Overrides } from "./helpers";
+import { getConfig } from "../src/config";
+import { databaseOf } from "./databases";
+import { bearer, callWith, decodePayload, json, mailbox, me, PASSWORD, postJsonWith, uniqueEmail, type Overrides } from "./helpers";
 import { expectError } from "./hardening";
 
 const RECOVERED = "owner recovered this account";
@@ -67,5 +69,30 @@ describe("a password reset that commits while a change authorised by the old pas
     hold.release();
     await expectError(await change, 401, "invalid_token");
     expect(mail.sent.filter((message) => message.to === thiefAddress)).toEqual([]);
+  });
+
+  it("API key creation: the key is not stored (401), so no key outlives the owner's recovery", async () => {
+    const mail = mailbox();
+    const { stolenAccessToken, resetToken } = await stolenAccount(mail);
+    // The creation checks the session, then stores the key in one D1 batch: hold that batch.
+    const hold = holdAt();
+    const bindings = env as unknown as Record<string, D1Database>;
+    const held = Object.fromEntries(
+      getConfig(env).userDatabases.map((name) => {
+        const real = bindings[name]!;
+        const wrapped = new Proxy(real, {
+          get: (target, prop) =>
+            prop === "batch" ? async (statements: D1PreparedStatement[]) => (await hold.wait(), target.batch(statements)) : (Reflect.get(target, prop) as Function).bind(target),
+        });
+        return [name, wrapped];
+      }),
+    );
+    const create = callWith(held as Overrides, "/auth/api-keys", { method: "POST", headers: { ...json, ...bearer(stolenAccessToken) }, body: JSON.stringify({ name: "persistence" }) });
+    await hold.atGate;
+    expect((await postJsonWith({ EMAIL: mail.EMAIL }, "/auth/password/reset", { token: resetToken, new_password: RECOVERED })).status).toBe(204);
+    hold.release();
+    await expectError(await create, 401, "invalid_token");
+    const userId = decodePayload(stolenAccessToken).sub as string;
+    expect(await databaseOf(userId).prepare("select count(*) as n from api_keys where user_id = ?").bind(userId).first("n")).toBe(0);
   });
 });

@@ -155,10 +155,17 @@ describe("revoking keys", () => {
     expect(u.storage.events.filter((e) => e.type === "api_key_revoked")).toHaveLength(1);
   });
 
+  it("is made only through a live session of its owner: one revoked meanwhile gets no key (invalid_token)", async () => {
+    const u = await withUser();
+    await u.sessions.revoke(u.session.familyId, u.user.id, "logout", { type: "logout" });
+    await expect(u.create({ name: "late" })).rejects.toMatchObject({ code: "invalid_token" });
+    expect(await u.apiKeys.list(u.owner)).toEqual([]);
+  });
+
   it("another owner's key is not_found and stays usable", async () => {
     const u = await withUser();
-    const { user: other } = await u.register("bob@example.com");
-    const theirs = await u.apiKeys.create({ userId: other.id, roles: other.roles }, { name: "bob's" }, u.actor);
+    const { user: other, session: theirSession } = await u.register("bob@example.com");
+    const theirs = await u.apiKeys.create({ userId: other.id, roles: other.roles }, { name: "bob's" }, { ...CLIENT, sessionId: theirSession.familyId });
     await expect(u.apiKeys.revoke({ userId: u.user.id }, theirs.id, u.actor)).rejects.toMatchObject({ code: "not_found" });
     await expect(u.apiKeys.revoke({ serviceAccount: "bob" }, theirs.id, u.actor)).rejects.toMatchObject({ code: "not_found" });
     expect((await u.exchange(theirs)).scopes).toEqual(["profile:read"]);

@@ -6,7 +6,7 @@
  */
 import type { ClientInfo } from "../client-info";
 import { CLOCK_TOLERANCE_SECONDS, type Config } from "../config";
-import { DomainError, invalidRequest, notFound, rateLimited } from "../domain-errors";
+import { DomainError, invalidRequest, invalidToken, notFound, rateLimited } from "../domain-errors";
 import type { RevocationService } from "../revocation";
 import { permissionsOf, scopesOf } from "../roles/claims";
 import type { ApiKeyOwner, ApiKeyRecord, ApiKeyState, ApiKeyStore, Limiter, SecurityEvent } from "../stores/types";
@@ -196,10 +196,12 @@ export function createApiKeyService(deps: ApiKeyDeps) {
         revokedAt: null,
       };
       const event: SecurityEvent = { ...eventOf("api_key_created", identity, actor), detail: record.id };
-      if (!(await keys.create({ key: record, maxLive: MAX_KEYS_PER_OWNER, event }))) {
-        // A disabled user gets no key (its session is refused before this, unless the disable just committed).
-        throw invalidRequest("name", `the owner already has the most API keys allowed (${MAX_KEYS_PER_OWNER})`);
-      }
+      // A user's key is made through one of the user's sessions: it must still be live when the key is
+      // stored, or a key asked for just before a reset (or a disable) would outlive it.
+      const ownerSessionId = "userId" in identity ? actor.sessionId : undefined;
+      const outcome = await keys.create({ key: record, maxLive: MAX_KEYS_PER_OWNER, event, ownerSessionId });
+      if (outcome === "owner_gone") throw invalidToken("The session of this access token has ended.");
+      if (outcome === "too_many") throw invalidRequest("name", `the owner already has the most API keys allowed (${MAX_KEYS_PER_OWNER})`);
       return { ...view(record), key };
     },
 

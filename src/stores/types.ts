@@ -189,10 +189,11 @@ export interface ApiKeyState extends ApiKeyRecord {
  */
 export interface ApiKeyStore {
   /**
-   * Stores the key with its event only if its owner has fewer than `maxLive` usable keys (and, for a
-   * user, exists and is not disabled), checked in the same statement. False when nothing was written.
+   * Stores the key with its event only if its owner has fewer than `maxLive` usable keys and, for a
+   * user, exists, is not disabled and (with `ownerSessionId`) still has that session unrevoked,
+   * checked in the same statement: a reset or a disable that commits meanwhile wins.
    */
-  create(input: { key: ApiKeyRecord; maxLive: number; event: SecurityEvent }): Promise<boolean>;
+  create(input: { key: ApiKeyRecord; maxLive: number; event: SecurityEvent; ownerSessionId?: string }): Promise<"created" | "owner_gone" | "too_many">;
   find(id: string): Promise<ApiKeyState | undefined>;
   /**
    * Sets `last_used_at = now` if `secretHash` is the key's hash, the key is usable at `now` and it

@@ -104,16 +104,18 @@ export class MemoryApiKeyStore implements ApiKeyStore {
     };
   }
 
-  async create({ key, maxLive, event }: { key: ApiKeyRecord; maxLive: number; event: SecurityEvent }) {
+  async create({ key, maxLive, event, ownerSessionId }: { key: ApiKeyRecord; maxLive: number; event: SecurityEvent; ownerSessionId?: string }) {
     const owner: ApiKeyOwner = key.userId !== null ? { userId: key.userId } : { serviceAccount: key.serviceAccount! };
     const user = key.userId === null ? undefined : this.storage.users.get(key.userId);
-    if (key.userId !== null && (!user || user.disabledAt !== null)) return false;
+    if (key.userId !== null && (!user || user.disabledAt !== null)) return "owner_gone" as const;
+    const session = ownerSessionId === undefined ? undefined : this.storage.families.get(ownerSessionId);
+    if (ownerSessionId !== undefined && (session?.userId !== key.userId || session.revokedAt !== null)) return "owner_gone" as const;
     const live = [...this.storage.apiKeys.values()].filter((k) => ownedBy(owner)(k) && isUsable(this.#state(k), key.createdAt));
-    if (live.length >= maxLive) return false;
+    if (live.length >= maxLive) return "too_many" as const;
     this.storage.apiKeys.set(key.id, { ...key, scopes: [...key.scopes] });
     this.storage.apiKeyWrites++;
     this.storage.events.push({ ...event, at: key.createdAt });
-    return true;
+    return "created" as const;
   }
 
   async find(id: string) {

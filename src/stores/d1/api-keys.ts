@@ -8,7 +8,7 @@ import { guardStorage } from "../guard";
 import { d1Statement, qualified, type Databases } from "./databases";
 import { insertEventIf, logEvent } from "./events";
 import { rolesOfUser } from "./roles";
-import { apiKeys, authEvents, users } from "./schema";
+import { apiKeys, authEvents, sessions, users } from "./schema";
 
 /** Where an owner's keys live: the user id, or `svc:<name>` for a service account. */
 export const apiKeyOwnerKey = (owner: ApiKeyOwner) => ("userId" in owner ? owner.userId : `svc:${owner.serviceAccount}`);
@@ -46,24 +46,29 @@ const toRecord = <T extends { scopes: string }>(row: T) => ({ ...row, scopes: sp
 export class D1ApiKeyStore implements ApiKeyStore {
   constructor(private readonly databases: Databases) {}
 
-  async create({ key, maxLive, event }: { key: ApiKeyRecord; maxLive: number; event: SecurityEvent }): Promise<boolean> {
+  async create({ key, maxLive, event, ownerSessionId }: { key: ApiKeyRecord; maxLive: number; event: SecurityEvent; ownerSessionId?: string }) {
     const owner: ApiKeyOwner = key.userId !== null ? { userId: key.userId } : { serviceAccount: key.serviceAccount! };
     const db = this.databases.forKey(apiKeyOwnerKey(owner));
     const now = key.createdAt;
     const userActive = key.userId === null ? sql`1` : sql`exists (select 1 from ${users} where ${users.id} = ${key.userId} and ${users.disabledAt} is null)`;
+    const sessionLive =
+      ownerSessionId === undefined ? sql`1` : sql`exists (select 1 from ${sessions} where ${sessions.id} = ${ownerSessionId} and ${sessions.userId} = ${key.userId} and ${sessions.revokedAt} is null)`;
+    const ownerHolds = sql`(${userActive} and ${sessionLive})`;
     const created = sql`exists (select 1 from ${apiKeys} where ${apiKeys.id} = ${key.id})`;
-    const [inserted] = await guardStorage(() =>
+    const [inserted, , holds] = await guardStorage(() =>
       db.$client.batch([
         d1Statement(
           db,
-          sql`insert into ${apiKeys} (id, user_id, service_account, name, prefix, secret_hash, scopes, created_at, expires_at) select ${key.id}, ${key.userId}, ${key.serviceAccount}, ${key.name}, ${key.prefix}, ${key.secretHash}, ${key.scopes.join(" ")}, ${now}, ${key.expiresAt} where ${userActive} and (select count(*) from ${apiKeys} where ${and(ownedBy(owner), usableKeyAt(now))}) < ${maxLive}`,
+          sql`insert into ${apiKeys} (id, user_id, service_account, name, prefix, secret_hash, scopes, created_at, expires_at) select ${key.id}, ${key.userId}, ${key.serviceAccount}, ${key.name}, ${key.prefix}, ${key.secretHash}, ${key.scopes.join(" ")}, ${now}, ${key.expiresAt} where ${ownerHolds} and (select count(*) from ${apiKeys} where ${and(ownedBy(owner), usableKeyAt(now))}) < ${maxLive}`,
         ),
         d1Statement(db, insertEventIf(event, now, created)),
+        // Read in the same batch: why nothing was inserted, if nothing was.
+        d1Statement(db, sql`select ${ownerHolds} as holds`),
       ]),
     );
-    if (inserted?.meta.changes !== 1) return false;
+    if (inserted?.meta.changes !== 1) return (holds?.results[0] as { holds?: number } | undefined)?.holds ? "too_many" : "owner_gone";
     logEvent(event, now);
-    return true;
+    return "created";
   }
 
   async find(id: string): Promise<ApiKeyState | undefined> {
