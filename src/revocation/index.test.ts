@@ -86,4 +86,14 @@ describe("a cutoff around the D1 change that ends sessions or roles", () => {
     await expect(service.cutOffUserAround("u1", () => Promise.reject(new Error("D1 down")))).rejects.toThrow("D1 down");
     expect(await service.isRevoked(token({ iat: SECONDS }))).toBe(true);
   });
+
+  it("is written again after a change that failed in a new second too: it may have committed and lost its answer", async () => {
+    const { service, clock, cutoffWrites } = revocation();
+    const lostAnswer = async () => {
+      clock.now += 1000;
+      throw new Error("D1: network connection lost");
+    };
+    await expect(service.cutOffUserAround("u1", lostAnswer)).rejects.toThrow("connection lost");
+    expect(cutoffWrites).toEqual([SECONDS + 1, SECONDS + 2]);
+  });
 });

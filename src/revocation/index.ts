@@ -54,9 +54,12 @@ export function createRevocationService({ store, config, now }: RevocationDeps) 
      */
     async cutOffUserAround<T>(userId: string, change: () => Promise<T>, exceptFamilyId?: string): Promise<T> {
       const before = await cutOffUser(userId, exceptFamilyId);
-      const result = await change();
-      if (nextSecond() > before) await cutOffUser(userId, exceptFamilyId);
-      return result;
+      try {
+        return await change();
+      } finally {
+        // Also when the change failed: it may have committed and lost its answer.
+        if (nextSecond() > before) await cutOffUser(userId, exceptFamilyId);
+      }
     },
 
     /** One bulk KV read: is the token, its family or its user's older tokens (either cutoff) revoked? */

@@ -195,7 +195,7 @@ function errorsByStatus(operation: Operation): Map<number, ErrorCode[]> {
     codes.add("invalid_token");
     if (!alternatives.some((schemes) => schemes.length === 0)) codes.add("token_required");
   }
-  if (/^\/(auth|oauth)\//.test(operation.path) && operation.method !== "get") codes.add("invalid_origin");
+  if (/^\/(auth|oauth|admin)\//.test(operation.path) && operation.method !== "get") codes.add("invalid_origin");
   if (/^\/(auth|oauth|admin)\//.test(operation.path)) {
     codes.add("rate_limited");
     codes.add("storage_unavailable");
