@@ -91,8 +91,11 @@ function busyMark(server) {
   return { t: performance.now(), busy: machineBusySeconds(), ours: (own.user + own.system) / 1e6 + server.cpuSeconds().total };
 }
 
-/** Cores other processes used between two marks. */
-const foreignCoresSince = (a, b) => (b.busy - a.busy - (b.ours - a.ours)) / ((b.t - a.t) / 1000);
+/**
+ * Cores other processes used between two marks. The machine's counters tick every 10 ms and ours
+ * do not, so on a quiet machine the difference can come out a little below zero: that reads 0.
+ */
+const foreignCoresSince = (a, b) => Math.max(0, (b.busy - a.busy - (b.ours - a.ours)) / ((b.t - a.t) / 1000));
 
 /**
  * The median of the means of `blocks` consecutive blocks: Date.now() counts whole milliseconds, so
