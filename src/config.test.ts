@@ -69,3 +69,13 @@ describe("email settings", () => {
     expect(getConfig({ ...base, ISSUER: "http://localhost:8787", DEV_PRINT_EMAIL_LINKS: "false" }).email.printLinks).toBe(false);
   });
 });
+
+describe("ISSUER", () => {
+  it("is an origin: a trailing slash is dropped, a path (whose endpoints would not exist) is refused", () => {
+    expect(getConfig({ ISSUER: "https://auth.example.com/" }).issuer).toBe("https://auth.example.com");
+    expect(getConfig({ ISSUER: "http://localhost:8787" }).issuer).toBe("http://localhost:8787");
+    for (const issuer of ["https://auth.example.com/idp", "https://auth.example.com/?tenant=a", "https://auth.example.com/#x"]) {
+      expect(() => getConfig({ ISSUER: issuer }), issuer).toThrow(/ISSUER must be an origin/);
+    }
+  });
+});

@@ -34,10 +34,24 @@ export const IntrospectionRequest = z.object({
 
 export const oauthRoutes = new Hono<AppEnv>();
 
-/** Public clients identify themselves with `client_id` (RFC 6749 section 3.2.1); it is required here. */
-function requireClient(c: Context<AppEnv>, clientId: string | undefined) {
+/**
+ * Public clients identify themselves with `client_id` (RFC 6749 section 3.2.1), in the form or as the
+ * user name of HTTP Basic with an empty password; it is required here. A refusal of a client that
+ * used the Authorization header carries a Basic challenge (section 5.2).
+ */
+function requireClient(c: Context<AppEnv>, formId: string | undefined) {
+  const challenge = 'Basic realm="token"';
+  const basic = basicCredentials(c.req.header("Authorization"), challenge);
+  if (basic && basic.secret !== "") throw new DomainError("invalid_client", "This client is public: it has no secret.", { challenge });
+  if (basic && formId !== undefined && formId !== basic.id) throw new DomainError("invalid_request", "client_id differs from the Basic user name.");
+  const clientId = basic?.id ?? formId;
   if (clientId === undefined) throw new DomainError("invalid_client", "client_id is required.");
-  return c.get("services").clients.resolve(clientId);
+  try {
+    return c.get("services").clients.resolve(clientId);
+  } catch (err) {
+    if (basic && err instanceof DomainError && err.code === "invalid_client") throw new DomainError("invalid_client", err.message, { challenge });
+    throw err;
+  }
 }
 
 oauthRoutes.post("/token", rateLimitByNetwork("REFRESH_RATE_LIMITER"), formBody(TokenRequest), async (c) => {
@@ -50,7 +64,7 @@ oauthRoutes.post("/token", rateLimitByNetwork("REFRESH_RATE_LIMITER"), formBody(
     return c.json({ access_token: issued.accessToken, token_type: "Bearer", expires_in: issued.expiresIn, ...granted });
   }
   if (grant_type !== "refresh_token") {
-    throw new DomainError("unsupported_grant_type", `grant_type ${grant_type} is not supported; this server issues refresh_token and client_credentials grants.`);
+    throw new DomainError("unsupported_grant_type", "This grant_type is not supported; this server issues refresh_token and client_credentials grants.");
   }
   const client = requireClient(c, client_id);
   if (refresh_token === undefined) throw new DomainError("invalid_request", "refresh_token: required", { field: "refresh_token" });

@@ -4,7 +4,8 @@ import type { AppEnv } from "../../app-env";
 
 /** Compact JWS of a reasonable size; anything longer is refused before parsing. */
 const MAX_TOKEN_LENGTH = 4096;
-const BEARER = /^Bearer ([A-Za-z0-9._~+/-]+=*)$/;
+/** The scheme name is case-insensitive (RFC 9110 section 11.1). */
+const BEARER = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i;
 
 /** The Bearer token of an Authorization header; undefined when there is none, `invalid_token` when malformed. */
 export function bearerToken(authorization: string | undefined): string | undefined {

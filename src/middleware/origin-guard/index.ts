@@ -32,6 +32,8 @@ export function corsForAllowedOrigins(): MiddlewareHandler<AppEnv> {
     credentials: true,
     allowMethods: ["GET", "POST", "DELETE", "OPTIONS"],
     allowHeaders: ["Content-Type", "Authorization"],
+    // What a browser client needs to read of an error: the Bearer challenge and when to retry.
+    exposeHeaders: ["WWW-Authenticate", "Retry-After"],
     maxAge: 600,
   });
   return async (c, next) => {
