@@ -305,9 +305,13 @@ export class AuthClient {
     return this.#withToken(url, init, renewed.accessToken);
   }
 
-  /** A call of the service's own API through {@link fetchWithAuth}; every failure is an {@link AuthClientError}. */
+  /**
+   * A call of the service's own API through {@link fetchWithAuth}; every failure is an {@link AuthClientError}.
+   * The access token is its whole authority: it never sends the refresh cookie, which on a same-origin
+   * deployment would put a DELETE without a JSON body under the service's CSRF guard (403).
+   */
   async #api(path: string, init: RequestInit = {}): Promise<Response> {
-    const res = await this.fetchWithAuth(path, init).catch(rethrowTyped);
+    const res = await this.fetchWithAuth(path, { credentials: "omit", ...init }).catch(rethrowTyped);
     if (!res.ok) throw await errorFromResponse(res);
     return res;
   }

@@ -34,6 +34,22 @@ describe("API keys", () => {
     expect(a.eventNames()).toEqual([]);
   });
 
+  test("the service's own Bearer calls never send the refresh cookie (credentials: omit): on one origin, a DELETE would otherwise meet the CSRF guard", async () => {
+    const { browser, tabs: [a] } = await signedInBrowser(1);
+    const key = await settle(a.client.createApiKey({ name: "one" }));
+    await settle(a.client.listApiKeys());
+    await settle(a.client.revokeApiKey(key.id));
+    await settle(a.client.revokeAllApiKeys());
+    await settle(a.client.listSessions());
+    expect(browser.sent.map((r) => `${r.method} ${new URL(r.url).pathname} ${r.credentials}`)).toEqual([
+      "POST /auth/api-keys omit",
+      "GET /auth/api-keys omit",
+      `DELETE /auth/api-keys/${key.id} omit`,
+      "DELETE /auth/api-keys omit",
+      "GET /auth/sessions omit",
+    ]);
+  });
+
   test("the service's refusals as AuthClientErrors: a scope the user lacks, another user's key", async () => {
     const { tabs: [a] } = await signedInBrowser(1);
     await expect(settle(a.client.createApiKey({ name: "too much", scopes: ["users:manage"] }))).rejects.toMatchObject({ status: 400, code: "invalid_request", message: expect.stringMatching(/^scopes/) });

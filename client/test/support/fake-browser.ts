@@ -15,6 +15,7 @@ export interface SentRequest {
   url: string;
   authorization: string | null;
   body: Record<string, unknown>;
+  credentials: RequestCredentials | undefined;
 }
 
 export class FakeBrowser {
@@ -43,7 +44,7 @@ export class FakeBrowser {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const headers = new Headers(init.headers);
     const body = typeof init.body === "string" && init.body ? (JSON.parse(init.body) as Record<string, unknown>) : {};
-    this.sent.push({ method: init.method ?? "GET", url: url.href, authorization: headers.get("Authorization"), body });
+    this.sent.push({ method: init.method ?? "GET", url: url.href, authorization: headers.get("Authorization"), body, credentials: init.credentials });
     await sleep(LATENCY_MS);
     if (this.offline) throw new TypeError("Failed to fetch");
     if (url.origin !== AUTH_ORIGIN) return Response.json({ reached: url.href, authorization: headers.get("Authorization") });
