@@ -275,8 +275,25 @@ export class AuthClient {
     });
   }
 
-  /** The refresh request itself; the caller holds the cross-tab lock. */
+  /**
+   * The refresh request itself; the caller holds the cross-tab lock. A refresh that got no answer, or a
+   * 503 or a short 429, is tried again at once (after `Retry-After`): the service answers a retry of
+   * the same token with the same new one only within its grace window (10 s by default), and after
+   * it takes a replay of the old token for theft and ends the session.
+   */
   async #refreshHoldingLock(): Promise<Session | null> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#refreshOnce();
+      } catch (err) {
+        const wait = err instanceof AuthClientError ? refreshRetryDelayMs(err) : undefined;
+        if (wait === undefined || attempt >= REFRESH_ATTEMPTS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
+    }
+  }
+
+  async #refreshOnce(): Promise<Session | null> {
     const res = await this.#call("/auth/refresh", { method: "POST", credentials: "include", headers: JSON_HEADERS, body: this.#withClientId({}) });
     if (res.ok) {
       const fresh = this.#sessionFrom((await res.json()) as TokenResponse);
@@ -348,6 +365,17 @@ export class AuthClient {
       throw networkError(err);
     }
   }
+}
+
+/** Tries of one refresh, and the longest wait between two: all of them well inside the grace window. */
+const REFRESH_ATTEMPTS = 3;
+const MAX_REFRESH_RETRY_WAIT_MS = 3_000;
+
+/** How long to wait before trying a failed refresh again; undefined: do not. */
+function refreshRetryDelayMs(error: AuthClientError): number | undefined {
+  if (error.status !== 0 && error.status !== 503 && error.status !== 429) return undefined;
+  const waitMs = (error.retryAfterSeconds ?? 1) * 1000;
+  return waitMs <= MAX_REFRESH_RETRY_WAIT_MS ? waitMs : undefined;
 }
 
 function rethrowTyped(err: unknown): never {

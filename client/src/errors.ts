@@ -9,6 +9,8 @@ export class AuthClientError extends Error {
      */
     readonly code: string,
     description: string,
+    /** The answer's `Retry-After`, in seconds, when it had one (429, 503). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(description);
     this.name = "AuthClientError";
@@ -40,7 +42,8 @@ export async function errorFromResponse(res: Response): Promise<AuthClientError>
   } catch {
     // not JSON: keep the generic description
   }
-  return new AuthClientError(res.status, code, description);
+  const retryAfter = res.headers.get("Retry-After");
+  return new AuthClientError(res.status, code, description, retryAfter !== null && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined);
 }
 
 /** Wraps a failure of `fetch` itself (offline, DNS, CORS refusal) in an {@link AuthClientError}. */

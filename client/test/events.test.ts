@@ -106,6 +106,35 @@ describe("onChange events, in this tab and the others", () => {
   });
 });
 
+describe("refresh retries (the service's grace window forgives a retry of the same token for 10 s)", () => {
+  test("a refresh with no answer, or a 503 with Retry-After: 1, is tried again at once; the session goes on", async () => {
+    const { browser, tabs: [a] } = await signedInBrowser(1);
+    browser.refreshFaults.push("no_answer", { status: 503, retryAfter: "1" });
+    const before = Date.now();
+    const session = await settle(a.client.refresh());
+    expect(session).not.toBeNull();
+    expect(browser.authTraffic).toEqual(["POST /auth/refresh 503", "POST /auth/refresh 200"]);
+    expect(Date.now() - before).toBeGreaterThanOrEqual(2_000);
+    expect(Date.now() - before).toBeLessThan(10_000);
+    expect(a.eventNames()).toEqual(["refreshed"]);
+  });
+
+  test("three failures in a row: the last error, with its Retry-After, and the session is kept", async () => {
+    const { browser, tabs: [a] } = await signedInBrowser(1);
+    browser.refreshFaults.push({ status: 503, retryAfter: "1" }, { status: 503, retryAfter: "1" }, { status: 503, retryAfter: "2" }, { status: 503 });
+    await expect(settle(a.client.refresh())).rejects.toMatchObject({ status: 503, code: "retry_later", retryAfterSeconds: 2 });
+    expect(browser.authTraffic).toEqual(["POST /auth/refresh 503", "POST /auth/refresh 503", "POST /auth/refresh 503"]);
+    expect(a.client.session).not.toBeNull();
+  });
+
+  test("a 429 that asks for a long wait is not retried: the caller gets it with its Retry-After", async () => {
+    const { browser, tabs: [a] } = await signedInBrowser(1);
+    browser.refreshFaults.push({ status: 429, retryAfter: "60" });
+    await expect(settle(a.client.refresh())).rejects.toMatchObject({ status: 429, code: "rate_limited", retryAfterSeconds: 60 });
+    expect(browser.authTraffic).toEqual(["POST /auth/refresh 429"]);
+  });
+});
+
 describe("clientId", () => {
   test("is sent as client_id on register, login and refresh, and names the session's client", async () => {
     const browser = new FakeBrowser(new FakeAuthServer());

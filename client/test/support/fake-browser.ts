@@ -22,6 +22,8 @@ export class FakeBrowser {
   /** The HttpOnly refresh cookie of the auth origin; no tab can read it, the test can. */
   cookie: string | undefined;
   readonly sent: SentRequest[] = [];
+  /** Answers for the next POSTs to /auth/refresh, in order, before the server sees them: no answer at all, or an error. */
+  readonly refreshFaults: ("no_answer" | { status: 429 | 503; retryAfter?: string })[] = [];
   /** `"POST /auth/refresh 200"` for each answer of the auth service, in order. */
   readonly authTraffic: string[] = [];
   readonly locks = new FakeLockManager();
@@ -47,6 +49,13 @@ export class FakeBrowser {
     this.sent.push({ method: init.method ?? "GET", url: url.href, authorization: headers.get("Authorization"), body, credentials: init.credentials });
     await sleep(LATENCY_MS);
     if (this.offline) throw new TypeError("Failed to fetch");
+    const fault = url.origin === AUTH_ORIGIN && url.pathname === "/auth/refresh" ? this.refreshFaults.shift() : undefined;
+    if (fault === "no_answer") throw new TypeError("Failed to fetch");
+    if (fault) {
+      this.authTraffic.push(`${init.method ?? "GET"} ${url.pathname} ${fault.status}`);
+      const error = fault.status === 503 ? "retry_later" : "rate_limited";
+      return Response.json({ error, error_description: "injected" }, { status: fault.status, headers: fault.retryAfter === undefined ? {} : { "Retry-After": fault.retryAfter } });
+    }
     if (url.origin !== AUTH_ORIGIN) return Response.json({ reached: url.href, authorization: headers.get("Authorization") });
     // A cross-origin SPA: the cookie goes, and comes back, only with credentials: "include".
     const withCookie = init.credentials === "include";
