@@ -2,7 +2,7 @@
  * createVerifier: offline verification of the edge token service's access tokens against its
  * JWKS, plus an optional RFC 7662 introspection for routes that must see a logout at once.
  */
-import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
 import { REQUIRED_CLAIMS, toVerifiedClaims, type VerifiedClaims } from "./claims.js";
 import { VerificationError, VerifierUnavailableError } from "./errors.js";
 import { createIntrospector, type IntrospectionOptions } from "./introspection.js";
@@ -39,6 +39,13 @@ export interface VerifierOptions {
   cooldownMs?: number;
   /** How long a fetched JWKS is used before it is fetched again. Default 600 000 (10 minutes). */
   cacheMaxAgeMs?: number;
+  /**
+   * When the JWKS cannot be fetched, the last one fetched is still used for this long after it was
+   * fetched, and no new fetch is tried for `cooldownMs`: an outage of the service does not take
+   * offline verification down with it, nor bring it a request per token. 0 turns this off. Default
+   * 3 600 000 (one hour, the JWKS's own `stale-while-revalidate`).
+   */
+  staleIfErrorMs?: number;
   /** Timeout of each JWKS and introspection request. Default 5 000. */
   timeoutMs?: number;
   /** Replaces the global `fetch` for the JWKS and introspection requests (tests, proxies, service bindings). */
@@ -78,13 +85,27 @@ export function createVerifier(options: VerifierOptions): Verifier {
     timeoutDuration: timeoutMs,
     [customFetch]: (url, init) => fetchImpl(url, init),
   });
+  const staleIfErrorMs = options.staleIfErrorMs ?? 3_600_000;
+  const failureCooldownMs = options.cooldownMs ?? 30_000;
+  /** The last JWKS fetched, as a local key set, and when it was fetched. */
+  let lastGood: { source: unknown; keys: JWTVerifyGetKey; fetchedAt: number } | undefined;
+  let lastFailureAt = -Infinity;
+  const usableStale = (now: number) => (lastGood && now - lastGood.fetchedAt < staleIfErrorMs ? lastGood : undefined);
   const getKey: JWTVerifyGetKey = async (header, token) => {
     // The service always names its key; without a kid a JWKS with several keys is ambiguous.
     if (typeof header.kid !== "string" || header.kid === "") throw new VerificationError("The access token is invalid.");
+    const now = Date.now();
+    const stale = usableStale(now);
+    if (stale && now - lastFailureAt < failureCooldownMs) return stale.keys(header, token);
     try {
-      return await jwks(header, token);
+      const key = await jwks(header, token);
+      const source = jwks.jwks();
+      if (source && source !== lastGood?.source) lastGood = { source, keys: createLocalJWKSet(source), fetchedAt: now };
+      return key;
     } catch (err) {
       if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
+      lastFailureAt = now;
+      if (stale) return stale.keys(header, token);
       throw new VerifierUnavailableError(`JWKS unusable: ${errorSummary(err)}`, { cause: err });
     }
   };

@@ -189,6 +189,36 @@ export function verifySuite(): void {
       await expectInvalid(verifier.verify(await issuer.issue({}, {}, old)));
     });
 
+    it("when the JWKS cannot be fetched, keeps verifying with the last one fetched (staleIfErrorMs), trying again once per cooldown", async () => {
+      const verifier = verifierFor({ cacheMaxAgeMs: 60_000, cooldownMs: 30_000, staleIfErrorMs: 600_000 });
+      await verifier.verify(await issuer.issue());
+      issuer.jwksStatus = 500;
+      vi.advanceTimersByTime(61_000);
+      await expect(verifier.verify(await issuer.issue())).resolves.toBeDefined();
+      expect(issuer.jwksFetches).toBe(2);
+      for (let i = 0; i < 5; i++) await verifier.verify(await issuer.issue());
+      await expectInvalid(verifier.verify(await issuer.issue({}, { kid: "made-up" })));
+      expect(issuer.jwksFetches).toBe(2);
+      vi.advanceTimersByTime(31_000);
+      await expect(verifier.verify(await issuer.issue())).resolves.toBeDefined();
+      expect(issuer.jwksFetches).toBe(3);
+      // Not beyond staleIfErrorMs after the last successful fetch: then the outage shows.
+      vi.advanceTimersByTime(600_000);
+      await expect(verifier.verify(await issuer.issue())).rejects.toBeInstanceOf(VerifierUnavailableError);
+      // Back up: the next try fetches, and all is as before.
+      issuer.jwksStatus = 200;
+      vi.advanceTimersByTime(31_000);
+      await expect(verifier.verify(await issuer.issue())).resolves.toBeDefined();
+    });
+
+    it("staleIfErrorMs: 0 fails closed as soon as the cache has expired and the JWKS cannot be fetched", async () => {
+      const verifier = verifierFor({ cacheMaxAgeMs: 60_000, staleIfErrorMs: 0 });
+      await verifier.verify(await issuer.issue());
+      issuer.jwksStatus = 500;
+      vi.advanceTimersByTime(61_000);
+      await expect(verifier.verify(await issuer.issue())).rejects.toBeInstanceOf(VerifierUnavailableError);
+    });
+
     it("uses jwksUri when given", async () => {
       const other = "https://keys.example.test/jwks";
       const seen: string[] = [];
