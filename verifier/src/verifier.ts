@@ -76,6 +76,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
   if (!options.audience) throw new TypeError("audience is required");
   const maxTokenLifetimeSeconds = options.maxTokenLifetimeSeconds ?? 3600;
+  if (!(Number.isFinite(maxTokenLifetimeSeconds) && maxTokenLifetimeSeconds > 0)) throw new RangeError("maxTokenLifetimeSeconds must be a positive number of seconds");
   const timeoutMs = options.timeoutMs ?? 5000;
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
 

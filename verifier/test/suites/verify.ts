@@ -219,6 +219,11 @@ export function verifySuite(): void {
       await expect(verifier.verify(await issuer.issue())).rejects.toBeInstanceOf(VerifierUnavailableError);
     });
 
+    it("refuses options that would turn a check off: clock leeway outside 0-60 s, a token lifetime that is not a positive number", () => {
+      for (const clockToleranceSeconds of [-1, 61, Number.NaN]) expect(() => verifierFor({ clockToleranceSeconds })).toThrow(RangeError);
+      for (const maxTokenLifetimeSeconds of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) expect(() => verifierFor({ maxTokenLifetimeSeconds })).toThrow(RangeError);
+    });
+
     it("uses jwksUri when given", async () => {
       const other = "https://keys.example.test/jwks";
       const seen: string[] = [];
