@@ -74,7 +74,9 @@ describe("ISSUER", () => {
   it("is an origin: a trailing slash is dropped, a path (whose endpoints would not exist) is refused", () => {
     expect(getConfig({ ISSUER: "https://auth.example.com/" }).issuer).toBe("https://auth.example.com");
     expect(getConfig({ ISSUER: "http://localhost:8787" }).issuer).toBe("http://localhost:8787");
-    for (const issuer of ["https://auth.example.com/idp", "https://auth.example.com/?tenant=a", "https://auth.example.com/#x"]) {
+    // Kept as written (tokens carry it exactly): case and an explicit default port are not refused.
+    expect(getConfig({ ISSUER: "https://Auth.Example.com:443" }).issuer).toBe("https://Auth.Example.com:443");
+    for (const issuer of ["https://auth.example.com/idp", "https://auth.example.com/?tenant=a", "https://auth.example.com/#x", "https://user:pw@auth.example.com"]) {
       expect(() => getConfig({ ISSUER: issuer }), issuer).toThrow(/ISSUER must be an origin/);
     }
   });

@@ -126,7 +126,8 @@ export function getConfig(env: object): Config {
   const clients = parseClients(v.OAUTH_CLIENTS, list(v.ALLOWED_ORIGINS));
   const issuer = v.ISSUER.replace(/\/$/, "");
   // Every endpoint is served at the root: an issuer with a path would name endpoints that do not exist.
-  if (new URL(issuer).origin !== issuer) throw new ConfigurationError(`ISSUER must be an origin (scheme, host, port), without a path, query or fragment: ${JSON.stringify(v.ISSUER)}.`);
+  const issuerUrl = new URL(issuer);
+  if (issuerUrl.pathname !== "/" || issuerUrl.search || issuerUrl.hash || issuerUrl.username || issuerUrl.password) throw new ConfigurationError(`ISSUER must be an origin (scheme, host, port), without a path, query or fragment: ${JSON.stringify(v.ISSUER)}.`);
   const config: Config = {
     issuer,
     audience: v.AUDIENCE,
