@@ -6,11 +6,12 @@
  */
 import { env, exports } from "cloudflare:workers";
 import * as oauth from "oauth4webapi";
+import * as openid from "openid-client";
 import { importPKCS8, SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { createKey, exchange } from "./api-keys";
 import { expectError } from "./hardening";
-import { call, decodePayload, familyRow, register, SPA_ORIGIN } from "./helpers";
+import { call, decodePayload, familyRow, me, register, SPA_ORIGIN } from "./helpers";
 
 const form = { "Content-Type": "application/x-www-form-urlencoded" };
 const basic = (id: string, secret = "") => `Basic ${btoa(`${id}:${secret}`)}`;
@@ -99,5 +100,31 @@ describe("OAuth interoperability", () => {
     const res = await call("/oauth/token", { method: "POST", headers: form, body: new URLSearchParams({ grant_type: 'password" <script>', client_id: "web" }) });
     await expectError(res.clone(), 400, "unsupported_grant_type");
     expect(((await res.json()) as { error_description: string }).error_description).not.toContain("script");
+  });
+
+  it("an API key revokes the access tokens it was issued at the revocation endpoint (RFC 7009, client_secret_post or Basic), and no one else's", async () => {
+    const user = await register();
+    const [key, other] = [await createKey(user, { name: "ci" }), await createKey(user, { name: "other" })];
+    const issuer = new URL(env.ISSUER ?? "http://localhost:8787");
+    const fetchHere = (url: string, init?: RequestInit) => exports.default.fetch(new Request(url, init));
+    const configFor = (k: { id: string; key: string }, auth: "post" | "basic") =>
+      openid.discovery(issuer, k.id, k.key, auth === "post" ? openid.ClientSecretPost(k.key) : openid.ClientSecretBasic(k.key), { [openid.customFetch]: fetchHere, execute: [openid.allowInsecureRequests] });
+    for (const auth of ["post", "basic"] as const) {
+      const config = await configFor(key, auth);
+      const { access_token } = await openid.clientCredentialsGrant(config);
+      expect((await me(access_token)).status).toBe(200);
+      // Another key, the user's session token and a refresh token: 200, and nothing changes.
+      const otherToken = (await openid.clientCredentialsGrant(await configFor(other, auth))).access_token;
+      for (const token of [otherToken, user.accessToken, user.refreshToken]) await openid.tokenRevocation(config, token);
+      expect((await me(otherToken)).status).toBe(200);
+      expect((await me(user.accessToken)).status).toBe(200);
+      expect((await familyRow(user.sid)).revoked_at).toBeNull();
+      await openid.tokenRevocation(config, access_token);
+      expect((await me(access_token)).status).toBe(401);
+    }
+    // A wrong key is 401 invalid_client, with the challenge.
+    const wrong = await call("/oauth/revoke", { method: "POST", headers: { ...form, Authorization: basic(key.id, `${key.key.slice(0, -1)}x`) }, body: new URLSearchParams({ token: user.accessToken }) });
+    await expectError(wrong, 401, "invalid_client");
+    expect(wrong.headers.get("WWW-Authenticate")).toMatch(/^Basic /);
   });
 });

@@ -77,8 +77,8 @@ export interface IssuedKeyToken {
 
 export interface ApiKeyDeps {
   keys: ApiKeyStore;
-  tokens: Pick<TokenService, "issue">;
-  revocation: Pick<RevocationService, "revokeFamily">;
+  tokens: Pick<TokenService, "issue" | "verify">;
+  revocation: Pick<RevocationService, "revokeFamily" | "revokeAccessToken">;
   config: Pick<Config, "rolePermissions" | "accessTokenTtlSeconds">;
   now: () => number;
   /** A new key id that lands in the owner's database. */
@@ -161,6 +161,16 @@ export function createApiKeyService(deps: ApiKeyDeps) {
     return keys.revoke({ owner, ids: revoked.map((key) => key.id), now: at, event: eventOf("api_key_revoked", owner, actor) });
   }
 
+  /** The usable key that `request` names and proves, or 401 `invalid_client`; counted per key id. */
+  async function authenticate({ clientId, secret }: KeyExchange, at: number) {
+    if (clientId === undefined || !KEY_ID.test(clientId) || secret === undefined || !API_KEY_SHAPE.test(secret)) throw invalidClient();
+    if (!(await deps.limiter.allows(clientId))) throw rateLimited();
+    const secretHash = await hashApiKey(secret);
+    const key = await keys.find(clientId);
+    if (!key || !sameHash(secretHash, key.secretHash) || !isUsable(key, at)) throw invalidClient();
+    return { key, secretHash };
+  }
+
   return {
     /**
      * Creates a key with `scopes` (each one a permission the owner has now; default all of them).
@@ -231,13 +241,8 @@ export function createApiKeyService(deps: ApiKeyDeps) {
      * it is more than an hour old (a busy key costs one write an hour, and a write failure no exchange).
      */
     async exchange(request: KeyExchange, background: (task: Promise<void>) => void): Promise<IssuedKeyToken> {
-      const { clientId, secret } = request;
-      if (clientId === undefined || !KEY_ID.test(clientId) || secret === undefined || !API_KEY_SHAPE.test(secret)) throw invalidClient();
-      if (!(await deps.limiter.allows(clientId))) throw rateLimited();
       const at = now();
-      const secretHash = await hashApiKey(secret);
-      const key = await keys.find(clientId);
-      if (!key || !sameHash(secretHash, key.secretHash) || !isUsable(key, at)) throw invalidClient();
+      const { key, secretHash } = await authenticate(request, at);
       const usable = permissionsNow(key);
       let scopes = usable;
       if (request.scope !== undefined) {
@@ -250,6 +255,16 @@ export function createApiKeyService(deps: ApiKeyDeps) {
       const usedBefore = at - LAST_USED_GRAIN_MS;
       if (key.lastUsedAt === null || key.lastUsedAt < usedBefore) background(touch({ id: key.id, secretHash, now: at, usedBefore }));
       return { ...issued, scopes };
+    },
+
+    /**
+     * RFC 7009 for a key as a confidential client: an access token the key itself was issued is
+     * refused from now on; any other token (another key's, a session's, an unknown one) changes nothing.
+     */
+    async revokeOwnToken(request: KeyExchange, token: string): Promise<void> {
+      const { key } = await authenticate(request, now());
+      const claims = await tokens.verify(token).catch(() => undefined);
+      if (claims?.client_id === key.id && claims.sid === key.id) await revocation.revokeAccessToken(claims);
     },
 
     /**

@@ -24,6 +24,7 @@ export const RevocationRequest = z.object({
   token: boundedString(1, 4096),
   token_type_hint: z.optional(boundedString(1, 64)),
   client_id: z.optional(boundedString(1, 64)),
+  client_secret: z.optional(boundedString(1, 256)),
 });
 export const IntrospectionRequest = z.object({
   token: boundedString(1, 4096),
@@ -73,9 +74,17 @@ oauthRoutes.post("/token", rateLimitByNetwork("REFRESH_RATE_LIMITER"), formBody(
 });
 
 oauthRoutes.post("/revoke", formBody(RevocationRequest), async (c) => {
-  const { token, client_id } = c.req.valid("form");
+  const { token, client_id, client_secret } = c.req.valid("form");
+  const services = c.get("services");
+  // A client with a secret is an API key (the only confidential clients): it may revoke its own tokens.
+  const withSecret = client_secret !== undefined || (basicCredentials(c.req.header("Authorization"), 'Basic realm="token"')?.secret ?? "") !== "";
+  if (withSecret) {
+    const credentials = clientCredentials(c.req.header("Authorization"), client_id, client_secret);
+    await services.apiKeys.revokeOwnToken({ clientId: credentials.id, secret: credentials.secret }, token);
+    return c.body(null, 200);
+  }
   const client = requireClient(c, client_id);
-  await c.get("services").sessions.revokeToken(token, client.id, clientInfo(c));
+  await services.sessions.revokeToken(token, client.id, clientInfo(c));
   // RFC 7009 section 2.2: 200 whether or not the token was valid, known or already revoked.
   return c.body(null, 200);
 });

@@ -157,7 +157,10 @@ export const OPERATIONS: Operation[] = [
   {
     method: "post", path: "/oauth/revoke", operationId: "revoke", tag: "oauth",
     summary: "Revoke a refresh or access token (RFC 7009)",
-    description: "200 whether or not the token was valid, known or already revoked.",
+    description:
+      "200 whether or not the token was valid, known or already revoked. A public client names itself with `client_id` (a refresh token ends its session, an access token is refused); " +
+      "an API key authenticates like at the token endpoint (HTTP Basic, or `client_id` and `client_secret`) and revokes access tokens it was issued.",
+    security: [["apiKeyBasic"], []],
     body: { name: "RevocationRequest", schema: RevocationRequest, type: "form" },
     answers: [{ status: 200, description: "Revoked, or nothing to revoke" }],
     errors: ["invalid_client"],

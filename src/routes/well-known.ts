@@ -36,7 +36,8 @@ function metadata(issuer: string) {
     grant_types_supported: ["refresh_token", "client_credentials"],
     response_types_supported: [],
     revocation_endpoint: `${issuer}/oauth/revoke`,
-    revocation_endpoint_auth_methods_supported: ["none"],
+    // "none" for public clients; Basic or form for an API key revoking its own access tokens.
+    revocation_endpoint_auth_methods_supported: ["none", "client_secret_basic", "client_secret_post"],
     introspection_endpoint: `${issuer}/oauth/introspect`,
     introspection_endpoint_auth_methods_supported: ["client_secret_basic", "client_secret_post"],
     userinfo_endpoint: `${issuer}/oauth/userinfo`,
