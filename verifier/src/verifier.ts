@@ -2,7 +2,7 @@
  * createVerifier: offline verification of the edge token service's access tokens against its
  * JWKS, plus an optional RFC 7662 introspection for routes that must see a logout at once.
  */
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, errors, jwksCache, jwtVerify, type ExportedJWKSCache, type JWKSCacheInput, type JWTVerifyGetKey } from "jose";
 import { REQUIRED_CLAIMS, toVerifiedClaims, type VerifiedClaims } from "./claims.js";
 import { VerificationError, VerifierUnavailableError } from "./errors.js";
 import { createIntrospector, type IntrospectionOptions } from "./introspection.js";
@@ -80,33 +80,47 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const timeoutMs = options.timeoutMs ?? 5000;
   const fetchImpl: FetchLike = options.fetch ?? ((input, init) => fetch(input, init));
 
+  /** Filled by jose at each successful fetch: the key set and when it came (`uat`). */
+  const fetched: Partial<ExportedJWKSCache> = {};
   const jwks = createRemoteJWKSet(new URL(options.jwksUri ?? `${issuer}/.well-known/jwks.json`), {
     cooldownDuration: options.cooldownMs ?? 30_000,
     cacheMaxAge: options.cacheMaxAgeMs ?? 600_000,
     timeoutDuration: timeoutMs,
     [customFetch]: (url, init) => fetchImpl(url, init),
+    [jwksCache]: fetched as JWKSCacheInput,
   });
   const staleIfErrorMs = options.staleIfErrorMs ?? 3_600_000;
   const failureCooldownMs = options.cooldownMs ?? 30_000;
-  /** The last JWKS fetched, as a local key set, and when it was fetched. */
-  let lastGood: { source: unknown; keys: JWTVerifyGetKey; fetchedAt: number } | undefined;
+  /** The last key set fetched, kept for outages, and when it was fetched. */
+  let lastGood: { keys: JWTVerifyGetKey; fetchedAt: number } | undefined;
   let lastFailureAt = -Infinity;
+  let probeStartedAt = -Infinity;
   const usableStale = (now: number) => (lastGood && now - lastGood.fetchedAt < staleIfErrorMs ? lastGood : undefined);
+  /** Verifying with the stale key set: a kid it lacks may be a new key the outage hides, so no refusal. */
+  const withStale = async (stale: NonNullable<typeof lastGood>, header: Parameters<JWTVerifyGetKey>[0], token: Parameters<JWTVerifyGetKey>[1], cause?: unknown) => {
+    try {
+      return await stale.keys(header, token);
+    } catch (err) {
+      if (err instanceof errors.JWKSNoMatchingKey) throw new VerifierUnavailableError("JWKS unreachable, and the key set fetched last has no such kid", { cause: cause ?? err });
+      throw err;
+    }
+  };
   const getKey: JWTVerifyGetKey = async (header, token) => {
     // The service always names its key; without a kid a JWKS with several keys is ambiguous.
     if (typeof header.kid !== "string" || header.kid === "") throw new VerificationError("The access token is invalid.");
     const now = Date.now();
     const stale = usableStale(now);
-    if (stale && now - lastFailureAt < failureCooldownMs) return stale.keys(header, token);
+    // While the JWKS is failing, or one try is under way, the others use the stale set rather than wait.
+    if (stale && !jwks.fresh && (now - lastFailureAt < failureCooldownMs || now - probeStartedAt < timeoutMs)) return withStale(stale, header, token);
+    if (!jwks.fresh) probeStartedAt = now;
     try {
       const key = await jwks(header, token);
-      const source = jwks.jwks();
-      if (source && source !== lastGood?.source) lastGood = { source, keys: createLocalJWKSet(source), fetchedAt: now };
+      if (fetched.jwks && fetched.uat !== undefined && fetched.uat !== lastGood?.fetchedAt) lastGood = { keys: createLocalJWKSet(fetched.jwks), fetchedAt: fetched.uat };
       return key;
     } catch (err) {
       if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
-      lastFailureAt = now;
-      if (stale) return stale.keys(header, token);
+      lastFailureAt = Date.now();
+      if (stale) return withStale(stale, header, token, err);
       throw new VerifierUnavailableError(`JWKS unusable: ${errorSummary(err)}`, { cause: err });
     }
   };

@@ -189,26 +189,31 @@ export function verifySuite(): void {
       await expectInvalid(verifier.verify(await issuer.issue({}, {}, old)));
     });
 
-    it("when the JWKS cannot be fetched, keeps verifying with the last one fetched (staleIfErrorMs), trying again once per cooldown", async () => {
+    it("when the JWKS cannot be fetched, keeps verifying with the last one fetched (staleIfErrorMs after that fetch), trying again once per cooldown", async () => {
       const verifier = verifierFor({ cacheMaxAgeMs: 60_000, cooldownMs: 30_000, staleIfErrorMs: 600_000 });
-      await verifier.verify(await issuer.issue());
+      await verifier.verify(await issuer.issue()); // fetched at t = 0
+      vi.advanceTimersByTime(59_000);
+      await verifier.verify(await issuer.issue()); // from the cache
+      expect(issuer.jwksFetches).toBe(1);
       issuer.jwksStatus = 500;
-      vi.advanceTimersByTime(61_000);
+      vi.advanceTimersByTime(2_000); // t = 61 s: the cache has expired, the fetch fails
       await expect(verifier.verify(await issuer.issue())).resolves.toBeDefined();
       expect(issuer.jwksFetches).toBe(2);
       for (let i = 0; i < 5; i++) await verifier.verify(await issuer.issue());
-      await expectInvalid(verifier.verify(await issuer.issue({}, { kid: "made-up" })));
+      // A kid the old set lacks may be a key the outage hides: unavailable, not invalid.
+      await expect(verifier.verify(await issuer.issue({}, { kid: "made-up" }))).rejects.toBeInstanceOf(VerifierUnavailableError);
       expect(issuer.jwksFetches).toBe(2);
       vi.advanceTimersByTime(31_000);
       await expect(verifier.verify(await issuer.issue())).resolves.toBeDefined();
       expect(issuer.jwksFetches).toBe(3);
-      // Not beyond staleIfErrorMs after the last successful fetch: then the outage shows.
-      vi.advanceTimersByTime(600_000);
+      // 600 s after the fetch at t = 0 (not after the last use of the cache), the outage shows.
+      vi.advanceTimersByTime(509_000);
       await expect(verifier.verify(await issuer.issue())).rejects.toBeInstanceOf(VerifierUnavailableError);
       // Back up: the next try fetches, and all is as before.
       issuer.jwksStatus = 200;
       vi.advanceTimersByTime(31_000);
       await expect(verifier.verify(await issuer.issue())).resolves.toBeDefined();
+      await expectInvalid(verifier.verify(await issuer.issue({}, { kid: "made-up-too" })));
     });
 
     it("staleIfErrorMs: 0 fails closed as soon as the cache has expired and the JWKS cannot be fetched", async () => {
