@@ -53,6 +53,16 @@ describe("OAuth interoperability", () => {
     expect((await familyRow(user.sid)).revoked_at).toBeNull();
   });
 
+  it("another Authorization scheme (a Bearer token a shared HTTP client adds to every request) is not client authentication: ignored", async () => {
+    const user = await register();
+    const bearerToo = { ...form, Authorization: `Bearer ${user.accessToken}` };
+    const refreshed = await call("/oauth/token", { method: "POST", headers: bearerToo, body: new URLSearchParams({ grant_type: "refresh_token", refresh_token: user.refreshToken, client_id: "web" }) });
+    expect(refreshed.status).toBe(200);
+    const { refresh_token } = (await refreshed.json()) as { refresh_token: string };
+    expect((await call("/oauth/revoke", { method: "POST", headers: bearerToo, body: new URLSearchParams({ token: refresh_token, client_id: "web" }) })).status).toBe(200);
+    expect((await familyRow(user.sid)).revoked_reason).toBe("session_revoked");
+  });
+
   it("a parameter sent without a value is treated as omitted (RFC 6749 section 3.1)", async () => {
     const user = await register();
     const key = await createKey(user);

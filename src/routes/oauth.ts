@@ -42,7 +42,7 @@ export const oauthRoutes = new Hono<AppEnv>();
  */
 function requireClient(c: Context<AppEnv>, formId: string | undefined) {
   const challenge = 'Basic realm="token"';
-  const basic = basicCredentials(c.req.header("Authorization"), challenge);
+  const basic = basicCredentials(basicHeader(c), challenge);
   if (basic && basic.secret !== "") throw new DomainError("invalid_client", "This client is public: it has no secret.", { challenge });
   if (basic && formId !== undefined && formId !== basic.id) throw new DomainError("invalid_request", "client_id differs from the Basic user name.");
   const clientId = basic?.id ?? formId;
@@ -77,9 +77,9 @@ oauthRoutes.post("/revoke", formBody(RevocationRequest), async (c) => {
   const { token, client_id, client_secret } = c.req.valid("form");
   const services = c.get("services");
   // A client with a secret is an API key (the only confidential clients): it may revoke its own tokens.
-  const withSecret = client_secret !== undefined || (basicCredentials(c.req.header("Authorization"), 'Basic realm="token"')?.secret ?? "") !== "";
+  const withSecret = client_secret !== undefined || (basicCredentials(basicHeader(c), 'Basic realm="token"')?.secret ?? "") !== "";
   if (withSecret) {
-    const credentials = clientCredentials(c.req.header("Authorization"), client_id, client_secret);
+    const credentials = clientCredentials(basicHeader(c), client_id, client_secret);
     await services.apiKeys.revokeOwnToken({ clientId: credentials.id, secret: credentials.secret }, token);
     return c.body(null, 200);
   }
@@ -119,6 +119,15 @@ function clientCredentials(header: string | undefined, formId: string | undefine
   }
   return basic;
 }
+
+/**
+ * The Authorization header when it is HTTP Basic, the only client authentication here: another
+ * scheme (a Bearer token a shared HTTP client adds to every request) is not the client's, and ignored.
+ */
+const basicHeader = (c: Context<AppEnv>) => {
+  const header = c.req.header("Authorization");
+  return header !== undefined && /^Basic\s/i.test(header) ? header : undefined;
+};
 
 /**
  * `Authorization: Basic` with the id and secret form-urlencoded first (RFC 6749 section 2.3.1);
