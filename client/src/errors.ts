@@ -42,8 +42,15 @@ export async function errorFromResponse(res: Response): Promise<AuthClientError>
   } catch {
     // not JSON: keep the generic description
   }
-  const retryAfter = res.headers.get("Retry-After");
-  return new AuthClientError(res.status, code, description, retryAfter !== null && /^\d+$/.test(retryAfter) ? Number(retryAfter) : undefined);
+  return new AuthClientError(res.status, code, description, retryAfterSeconds(res.headers.get("Retry-After")));
+}
+
+/** `Retry-After` in seconds from now: delay-seconds, or an HTTP date (RFC 9110 section 10.2.3). */
+function retryAfterSeconds(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, Math.ceil((at - Date.now()) / 1000));
 }
 
 /** Wraps a failure of `fetch` itself (offline, DNS, CORS refusal) in an {@link AuthClientError}. */

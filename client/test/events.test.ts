@@ -127,11 +127,12 @@ describe("refresh retries (the service's grace window forgives a retry of the sa
     expect(a.client.session).not.toBeNull();
   });
 
-  test("a 429 that asks for a long wait is not retried: the caller gets it with its Retry-After", async () => {
+  test("a 429 that asks for a long wait is not retried: the caller gets it with its Retry-After (seconds, or an HTTP date)", async () => {
     const { browser, tabs: [a] } = await signedInBrowser(1);
-    browser.refreshFaults.push({ status: 429, retryAfter: "60" });
+    browser.refreshFaults.push({ status: 429, retryAfter: "60" }, { status: 429, retryAfter: new Date(Date.now() + 120_000).toUTCString() });
     await expect(settle(a.client.refresh())).rejects.toMatchObject({ status: 429, code: "rate_limited", retryAfterSeconds: 60 });
-    expect(browser.authTraffic).toEqual(["POST /auth/refresh 429"]);
+    await expect(settle(a.client.refresh())).rejects.toMatchObject({ status: 429, code: "rate_limited", retryAfterSeconds: 120 });
+    expect(browser.authTraffic).toEqual(["POST /auth/refresh 429", "POST /auth/refresh 429"]);
   });
 });
 
