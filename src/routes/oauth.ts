@@ -35,22 +35,23 @@ export const IntrospectionRequest = z.object({
 
 export const oauthRoutes = new Hono<AppEnv>();
 
+/** The challenge of a 401 at the token and revocation endpoints to a client that used HTTP Basic. */
+const TOKEN_CHALLENGE = 'Basic realm="token"';
+
 /**
  * Public clients identify themselves with `client_id` (RFC 6749 section 3.2.1), in the form or as the
- * user name of HTTP Basic with an empty password; it is required here. A refusal of a client that
- * used the Authorization header carries a Basic challenge (section 5.2).
+ * user name of HTTP Basic (`basic`) with an empty password; it is required here. A refusal of a
+ * client that used the Authorization header carries a Basic challenge (section 5.2).
  */
-function requireClient(c: Context<AppEnv>, formId: string | undefined) {
-  const challenge = 'Basic realm="token"';
-  const basic = basicCredentials(basicHeader(c), challenge);
-  if (basic && basic.secret !== "") throw new DomainError("invalid_client", "This client is public: it has no secret.", { challenge });
+function requireClient(c: Context<AppEnv>, basic: BasicCredentials | undefined, formId: string | undefined) {
+  if (basic && basic.secret !== "") throw new DomainError("invalid_client", "This client is public: it has no secret.", { challenge: TOKEN_CHALLENGE });
   if (basic && formId !== undefined && formId !== basic.id) throw new DomainError("invalid_request", "client_id differs from the Basic user name.");
   const clientId = basic?.id ?? formId;
   if (clientId === undefined) throw new DomainError("invalid_client", "client_id is required.");
   try {
     return c.get("services").clients.resolve(clientId);
   } catch (err) {
-    if (basic && err instanceof DomainError && err.code === "invalid_client") throw new DomainError("invalid_client", err.message, { challenge });
+    if (basic && err instanceof DomainError && err.code === "invalid_client") throw new DomainError("invalid_client", err.message, { challenge: TOKEN_CHALLENGE });
     throw err;
   }
 }
@@ -58,7 +59,8 @@ function requireClient(c: Context<AppEnv>, formId: string | undefined) {
 oauthRoutes.post("/token", rateLimitByNetwork("REFRESH_RATE_LIMITER"), formBody(TokenRequest), async (c) => {
   const { grant_type, refresh_token, client_id, client_secret, scope } = c.req.valid("form");
   if (grant_type === "client_credentials") {
-    const { id, secret } = clientCredentials(c.req.header("Authorization"), client_id, client_secret);
+    // Any Authorization header here must be the key's Basic credentials.
+    const { id, secret } = clientCredentials(basicCredentials(c.req.header("Authorization"), TOKEN_CHALLENGE), client_id, client_secret);
     const issued = await c.get("services").apiKeys.exchange({ clientId: id, secret, scope }, background(c));
     // RFC 6749 section 4.4.3: no refresh token; the key is exchanged again when the token expires.
     const granted = issued.scopes.length > 0 ? { scope: issued.scopes.join(" ") } : {};
@@ -67,7 +69,7 @@ oauthRoutes.post("/token", rateLimitByNetwork("REFRESH_RATE_LIMITER"), formBody(
   if (grant_type !== "refresh_token") {
     throw new DomainError("unsupported_grant_type", "This grant_type is not supported; this server issues refresh_token and client_credentials grants.");
   }
-  const client = requireClient(c, client_id);
+  const client = requireClient(c, basicCredentials(basicHeader(c), TOKEN_CHALLENGE), client_id);
   if (refresh_token === undefined) throw new DomainError("invalid_request", "refresh_token: required", { field: "refresh_token" });
   const session = await c.get("services").sessions.refresh(refresh_token, clientInfo(c), client.id);
   return c.json({ access_token: session.accessToken, token_type: "Bearer", expires_in: session.expiresIn, refresh_token: session.refreshToken });
@@ -76,14 +78,14 @@ oauthRoutes.post("/token", rateLimitByNetwork("REFRESH_RATE_LIMITER"), formBody(
 oauthRoutes.post("/revoke", formBody(RevocationRequest), async (c) => {
   const { token, client_id, client_secret } = c.req.valid("form");
   const services = c.get("services");
+  const basic = basicCredentials(basicHeader(c), TOKEN_CHALLENGE);
   // A client with a secret is an API key (the only confidential clients): it may revoke its own tokens.
-  const withSecret = client_secret !== undefined || (basicCredentials(basicHeader(c), 'Basic realm="token"')?.secret ?? "") !== "";
-  if (withSecret) {
-    const credentials = clientCredentials(basicHeader(c), client_id, client_secret);
+  if (client_secret !== undefined || (basic?.secret ?? "") !== "") {
+    const credentials = clientCredentials(basic, client_id, client_secret);
     await services.apiKeys.revokeOwnToken({ clientId: credentials.id, secret: credentials.secret }, token);
     return c.body(null, 200);
   }
-  const client = requireClient(c, client_id);
+  const client = requireClient(c, basic, client_id);
   await services.sessions.revokeToken(token, client.id, clientInfo(c));
   // RFC 7009 section 2.2: 200 whether or not the token was valid, known or already revoked.
   return c.body(null, 200);
@@ -108,11 +110,10 @@ oauthRoutes.get("/userinfo", requireAccessToken, userinfo);
 oauthRoutes.post("/userinfo", requireAccessToken, userinfo);
 
 /**
- * The client credentials of a client_credentials request: HTTP Basic (client_secret_basic) or the
+ * The credentials of a confidential client (an API key): HTTP Basic (client_secret_basic) or the
  * form's client_id and client_secret (client_secret_post), never both (RFC 6749 section 2.3).
  */
-function clientCredentials(header: string | undefined, formId: string | undefined, formSecret: string | undefined) {
-  const basic = basicCredentials(header, 'Basic realm="token"');
+function clientCredentials(basic: BasicCredentials | undefined, formId: string | undefined, formSecret: string | undefined) {
   if (!basic) return { id: formId, secret: formSecret };
   if (formSecret !== undefined || (formId !== undefined && formId !== basic.id)) {
     throw new DomainError("invalid_request", "Use one client authentication method (HTTP Basic or the form), not both.");
@@ -129,11 +130,16 @@ const basicHeader = (c: Context<AppEnv>) => {
   return header !== undefined && /^Basic\s/i.test(header) ? header : undefined;
 };
 
+interface BasicCredentials {
+  id: string;
+  secret: string;
+}
+
 /**
  * `Authorization: Basic` with the id and secret form-urlencoded first (RFC 6749 section 2.3.1);
  * undefined without one, `invalid_client` (with `challenge`) when it is malformed.
  */
-function basicCredentials(header: string | undefined, challenge: string): { id: string; secret: string } | undefined {
+function basicCredentials(header: string | undefined, challenge: string): BasicCredentials | undefined {
   const encoded = /^Basic ([A-Za-z0-9+/]+=*)$/i.exec(header ?? "")?.[1];
   if (!header) return undefined;
   try {
