@@ -13,7 +13,7 @@ import type {
   UserRecord,
   UserStore,
 } from "../../src/stores/types";
-import { deleteLinks, familyRow, MemoryStorage, revokeInScope, type StoredFamily } from "./storage";
+import { credentialsAndSessionHold, deleteLinks, familyRow, MemoryStorage, revokeInScope, type StoredFamily } from "./storage";
 import { isLive } from "../../src/sessions/liveness";
 
 export class MemoryUserStore implements UserStore {
@@ -51,8 +51,7 @@ export class MemoryUserStore implements UserStore {
 
   async changePassword({ userId, verifiedHash, passwordHash, keepFamilyId, event, now }: { userId: string; verifiedHash: string; passwordHash: string; keepFamilyId: string; event: SecurityEvent; now: number }) {
     const user = this.storage.users.get(userId);
-    const family = this.storage.families.get(keepFamilyId);
-    if (!user || user.passwordHash !== verifiedHash || user.disabledAt !== null || family?.userId !== userId || family.revokedAt !== null) return false;
+    if (!user || !credentialsAndSessionHold(this.storage, { userId, verifiedHash, familyId: keepFamilyId })) return false;
     Object.assign(user, { passwordHash, updatedAt: now });
     revokeInScope(this.storage, { userId, exceptFamilyId: keepFamilyId }, "password_changed", now);
     deleteLinks(this.storage, (t) => t.userId === userId && (t.purpose === "reset_password" || t.purpose === "change_email"));

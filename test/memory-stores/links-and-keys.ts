@@ -11,7 +11,7 @@ import type {
   SecurityEvent,
 } from "../../src/stores/types";
 import { EmailUnavailableError } from "../../src/domain-errors";
-import { deleteLinks, MemoryStorage, revokeInScope } from "./storage";
+import { credentialsAndSessionHold, deleteLinks, MemoryStorage, revokeInScope, sessionNotRevoked } from "./storage";
 import { isUsable } from "../../src/api-keys/usable";
 
 /** Email links: each consuming method applies its change only if the token is still there, like the D1 batch. */
@@ -19,11 +19,7 @@ export class MemoryLinkTokenStore implements LinkTokenStore {
   constructor(private readonly storage: MemoryStorage) {}
 
   async issue(token: LinkTokenRecord, event?: SecurityEvent, onlyIf?: { verifiedHash: string; familyId: string }) {
-    if (onlyIf) {
-      const user = this.storage.users.get(token.userId);
-      const family = this.storage.families.get(onlyIf.familyId);
-      if (user?.passwordHash !== onlyIf.verifiedHash || user.disabledAt !== null || family?.userId !== token.userId || family.revokedAt !== null) return false;
-    }
+    if (onlyIf && !credentialsAndSessionHold(this.storage, { userId: token.userId, ...onlyIf })) return false;
     deleteLinks(this.storage, (t) => t.userId === token.userId && t.purpose === token.purpose);
     this.storage.linkTokens.set(token.tokenHash, { ...token });
     if (event) this.storage.events.push({ ...event, at: token.createdAt });
@@ -108,8 +104,7 @@ export class MemoryApiKeyStore implements ApiKeyStore {
     const owner: ApiKeyOwner = key.userId !== null ? { userId: key.userId } : { serviceAccount: key.serviceAccount! };
     const user = key.userId === null ? undefined : this.storage.users.get(key.userId);
     if (key.userId !== null && (!user || user.disabledAt !== null)) return "owner_gone" as const;
-    const session = ownerSessionId === undefined ? undefined : this.storage.families.get(ownerSessionId);
-    if (ownerSessionId !== undefined && (session?.userId !== key.userId || session.revokedAt !== null)) return "owner_gone" as const;
+    if (ownerSessionId !== undefined && !sessionNotRevoked(this.storage, ownerSessionId, key.userId)) return "owner_gone" as const;
     const live = [...this.storage.apiKeys.values()].filter((k) => ownedBy(owner)(k) && isUsable(this.#state(k), key.createdAt));
     if (live.length >= maxLive) return "too_many" as const;
     this.storage.apiKeys.set(key.id, { ...key, scopes: [...key.scopes] });

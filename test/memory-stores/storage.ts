@@ -78,3 +78,15 @@ export function revokeInScope(storage: MemoryStorage, scope: FamilyScope, reason
 export function deleteLinks(storage: MemoryStorage, which: (token: LinkTokenRecord) => boolean) {
   for (const [hash, token] of storage.linkTokens) if (which(token)) storage.linkTokens.delete(hash);
 }
+
+/** Family `familyId` is the user's and not revoked (the D1 stores' `sessionNotRevoked`). */
+export function sessionNotRevoked(storage: MemoryStorage, familyId: string, userId: string | null): boolean {
+  const family = storage.families.get(familyId);
+  return family?.userId === userId && family.revokedAt === null;
+}
+
+/** The user still has `verifiedHash`, is not disabled, and `familyId` stands (the D1 stores' `credentialsAndSessionHold`). */
+export function credentialsAndSessionHold(storage: MemoryStorage, { userId, verifiedHash, familyId }: { userId: string; verifiedHash: string; familyId: string }): boolean {
+  const user = storage.users.get(userId);
+  return user?.passwordHash === verifiedHash && user.disabledAt === null && sessionNotRevoked(storage, familyId, userId);
+}

@@ -7,8 +7,9 @@ import type { ApiKeyOwner, ApiKeyRecord, ApiKeyState, ApiKeyStore, SecurityEvent
 import { guardStorage } from "../guard";
 import { d1Statement, qualified, type Databases } from "./databases";
 import { insertEventIf, logEvent } from "./events";
+import { sessionNotRevoked } from "./families";
 import { rolesOfUser } from "./roles";
-import { apiKeys, authEvents, sessions, users } from "./schema";
+import { apiKeys, authEvents, users } from "./schema";
 
 /** Where an owner's keys live: the user id, or `svc:<name>` for a service account. */
 export const apiKeyOwnerKey = (owner: ApiKeyOwner) => ("userId" in owner ? owner.userId : `svc:${owner.serviceAccount}`);
@@ -51,8 +52,7 @@ export class D1ApiKeyStore implements ApiKeyStore {
     const db = this.databases.forKey(apiKeyOwnerKey(owner));
     const now = key.createdAt;
     const userActive = key.userId === null ? sql`1` : sql`exists (select 1 from ${users} where ${users.id} = ${key.userId} and ${users.disabledAt} is null)`;
-    const sessionLive =
-      ownerSessionId === undefined ? sql`1` : sql`exists (select 1 from ${sessions} where ${sessions.id} = ${ownerSessionId} and ${sessions.userId} = ${key.userId} and ${sessions.revokedAt} is null)`;
+    const sessionLive = ownerSessionId === undefined ? sql`1` : sessionNotRevoked(ownerSessionId, key.userId);
     const ownerHolds = sql`(${userActive} and ${sessionLive})`;
     const created = sql`exists (select 1 from ${apiKeys} where ${apiKeys.id} = ${key.id})`;
     const [inserted, , holds] = await guardStorage(() =>

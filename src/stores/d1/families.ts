@@ -91,6 +91,10 @@ function inScope(scope: FamilyScope) {
     : and(eq(sessions.userId, scope.userId), scope.exceptFamilyId ? sql`${sessions.id} <> ${scope.exceptFamilyId}` : undefined);
 }
 
+/** Family `familyId` is the user's and not revoked: the session a change is made through still stands. */
+export const sessionNotRevoked = (familyId: string, userId: string | null): SQL =>
+  sql`exists (select 1 from ${sessions} where ${sessions.id} = ${familyId} and ${sessions.userId} = ${userId} and ${sessions.revokedAt} is null)`;
+
 /** The UPDATE that revokes the live families in scope (for a batch), only if `onlyIf` holds when given. */
 export function revokeFamiliesStatement(db: Database, scope: FamilyScope, reason: string, now: number, onlyIf?: SQL) {
   return db

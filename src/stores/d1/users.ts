@@ -5,7 +5,7 @@ import { guardStorage } from "../guard";
 import { d1Statement, isUniqueViolation, normalizeEmail, type Databases } from "./databases";
 import { directoryEntry, directoryProbe, removeStaleEntry, uniqueViolationOn } from "./email-directory";
 import { insertEvent, insertEventIf, logEvent } from "./events";
-import { revokeFamiliesStatement } from "./families";
+import { revokeFamiliesStatement, sessionNotRevoked } from "./families";
 import { rolesOfUser } from "./roles";
 import { emailTokens, sessions, userRoles, users } from "./schema";
 
@@ -29,7 +29,7 @@ const userColumns = {
  */
 export function credentialsAndSessionHold({ userId, verifiedHash, familyId }: { userId: string; verifiedHash: string; familyId: string }): SQL {
   return sql`exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.passwordHash} = ${verifiedHash} and ${users.disabledAt} is null)
-    and exists (select 1 from ${sessions} where ${sessions.id} = ${familyId} and ${sessions.userId} = ${userId} and ${sessions.revokedAt} is null)`;
+    and ${sessionNotRevoked(familyId, userId)}`;
 }
 
 export class D1UserStore implements UserStore {
