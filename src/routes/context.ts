@@ -45,13 +45,13 @@ export const jsonBody = <T extends z.ZodMiniType>(schema: T) =>
     { target: "json", schema },
   );
 
+/** RFC 6749 section 3.1: a parameter sent without a value is treated as omitted. */
+const withoutEmptyValues = (form: unknown) => (form !== null && typeof form === "object" ? Object.fromEntries(Object.entries(form).filter(([, value]) => value !== "")) : form);
+
 /**
  * zod-validated `application/x-www-form-urlencoded` body (the OAuth endpoints); any other content
  * type validates as an empty form, and a parameter sent twice fails (RFC 6749 section 3.2).
  */
-/** RFC 6749 section 3.1: a parameter sent without a value is treated as omitted. */
-const withoutEmptyValues = (form: unknown) => (form !== null && typeof form === "object" ? Object.fromEntries(Object.entries(form).filter(([, value]) => value !== "")) : form);
-
 export const formBody = <T extends z.ZodMiniType>(schema: T) =>
   validating(
     zValidator("form", z.pipe(z.transform(withoutEmptyValues), schema), (result) => {
